@@ -1,0 +1,369 @@
+// `tamizdat`: the command-line front door. Parses arguments, calls core and
+// bundle, prints a human summary or (with --json) one JSON object. Exit codes:
+// 0 success, 1 the operation failed or input was refused, 2 usage error.
+#include "bundle/archive.h"
+#include "bundle/bundle.h"
+#include "cli/passphrase.h"
+#include "core/files.h"
+#include "core/hex.h"
+#include "core/ids.h"
+#include "core/keyfile.h"
+#include "core/keys.h"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace tz::cli {
+namespace {
+
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+fs::path default_key_path() {
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && xdg[0] == '/') {
+    return fs::path(xdg) / "tamizdat" / "publisher.key";
+  }
+  const char* home = std::getenv("HOME");
+  return fs::path(home != nullptr ? home : ".") / ".local" / "share" / "tamizdat" / "publisher.key";
+}
+
+std::string human_size(std::uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+// Prints a failure and returns the exit code for it.
+int report(bool as_json, const std::string& what, const boost::system::error_code& ec, const Diag& diag = {}) {
+  if (as_json) {
+    json j = {{"ok", false}, {"error", error_name(ec)}, {"message", ec.message()}};
+    if (!diag.file.empty()) j["file"] = diag.file;
+    if (!diag.detail.empty()) j["detail"] = diag.detail;
+    std::cout << j.dump() << std::endl;
+  } else {
+    std::string line = "tamizdat: " + what + ": " + ec.message();
+    if (!diag.file.empty()) line += ": " + diag.file;
+    if (!diag.detail.empty()) line += " (" + diag.detail + ")";
+    std::cerr << line << std::endl;
+  }
+  return kExitFailed;
+}
+
+Result<std::optional<PublicKey>> parse_publisher(const std::string& text) {
+  if (text.empty()) return std::optional<PublicKey>{};
+  BOOST_OUTCOME_TRY(key, decode_publisher_id(text));
+  return std::optional<PublicKey>(key);
+}
+
+// Loads and unlocks the key at `path`, asking for the passphrase if needed.
+Result<SecretKey> unlock_key(const fs::path& path, const std::string& passphrase_file) {
+  BOOST_OUTCOME_TRY(file, load_key_file(path));
+  BOOST_OUTCOME_TRY(info, inspect_key_file(file));
+  Secret passphrase;
+  if (info.protection == KeyProtection::argon2id) {
+    if (!passphrase_file.empty()) {
+      BOOST_OUTCOME_TRY(p, read_passphrase_file(passphrase_file));
+      passphrase = std::move(p);
+    } else {
+      BOOST_OUTCOME_TRY(p, ask_passphrase("Passphrase for " + path.string() + ": ", false));
+      passphrase = std::move(p);
+    }
+  } else {
+    std::cerr << "tamizdat: warning: " << path.string()
+              << " is not protected by a passphrase; anyone who reads it can sign as you" << std::endl;
+  }
+  return open_key_file(file, passphrase.bytes());
+}
+
+json bundle_json(const bundle::VerifiedBundle& b) {
+  const auto& m = b.manifest.data();
+  return {{"ok", true},
+          {"bundle_id", bundle::bundle_id(b)},
+          {"info_hash_v1", to_hex(b.torrent.info_hash_v1)},
+          {"publisher_id", encode_publisher_id(m.publisher)},
+          {"magnet", b.torrent.magnet},
+          {"title", m.title},
+          {"language", m.language},
+          {"entry", m.entry ? m.entry->str() : ""},
+          {"created", m.created},
+          {"files", m.files.size()},
+          {"size", b.manifest.total_size()},
+          {"piece_size", b.torrent.piece_size}};
+}
+
+void print_bundle(const bundle::VerifiedBundle& b, const std::string& verb) {
+  const auto& m = b.manifest.data();
+  std::cout << verb << " \"" << m.title << "\": " << m.files.size() << (m.files.size() == 1 ? " file, " : " files, ")
+            << human_size(b.manifest.total_size()) << "\n"
+            << "  Publisher ID: " << encode_publisher_id(m.publisher) << "\n"
+            << "  Bundle ID:    " << bundle::bundle_id(b) << "\n"
+            << "  Magnet:       " << b.torrent.magnet << std::endl;
+}
+
+struct Args {
+  bool json = false;
+  std::string out;
+  std::string dir;
+  std::string file;
+  std::string key;
+  std::string passphrase_file;
+  bool insecure = false;
+  std::string publisher;
+  std::optional<std::string> title, entry, lang;
+  int threads = 0;
+  std::string to;
+};
+
+int cmd_key_generate(const Args& a) {
+  const fs::path path = a.out.empty() ? default_key_path() : fs::path(a.out);
+  if (fs::exists(fs::symlink_status(path))) return report(a.json, "key generate", errc::key_exists, {path.string(), {}});
+  Secret passphrase;
+  if (!a.insecure) {
+    auto p = a.passphrase_file.empty() ? ask_passphrase("New passphrase for " + path.string() + ": ", true)
+                                        : read_passphrase_file(a.passphrase_file);
+    if (!p) return report(a.json, "key generate", p.error());
+    passphrase = std::move(p).value();
+  }
+  auto key = SecretKey::generate();
+  if (!key) return report(a.json, "key generate", key.error());
+  auto sealed = seal_key_file(key.value(), passphrase.bytes(), default_kdf_limits());
+  if (!sealed) return report(a.json, "key generate", sealed.error());
+  if (auto r = save_key_file(path, sealed.value()); !r) {
+    return report(a.json, "key generate", r.error(), {path.string(), {}});
+  }
+  const std::string id = encode_publisher_id(key.value().public_key());
+  if (a.json) {
+    std::cout << json{{"ok", true}, {"publisher_id", id}, {"key_file", path.string()}, {"protected", !a.insecure}}.dump()
+              << std::endl;
+  } else {
+    std::cout << "Publisher ID: " << id << "\nKey file:     " << path.string()
+              << (a.insecure ? " (NOT protected by a passphrase)" : " (protected by a passphrase)") << std::endl;
+  }
+  return 0;
+}
+
+int cmd_key_show(const Args& a) {
+  const fs::path path = a.file.empty() ? default_key_path() : fs::path(a.file);
+  auto file = load_key_file(path);
+  if (!file) return report(a.json, "key show", file.error(), {path.string(), {}});
+  auto info = inspect_key_file(file.value());
+  if (!info) return report(a.json, "key show", info.error(), {path.string(), {}});
+  const std::string id = encode_publisher_id(info.value().public_key);
+  const bool prot = info.value().protection == KeyProtection::argon2id;
+  if (a.json) {
+    std::cout << json{{"ok", true},
+                      {"publisher_id", id},
+                      {"public_key", to_hex(info.value().public_key.bytes)},
+                      {"protected", prot}}
+                     .dump()
+              << std::endl;
+  } else {
+    std::cout << id << std::endl;
+    if (!prot) std::cerr << "tamizdat: warning: this key file is not protected by a passphrase" << std::endl;
+  }
+  return 0;
+}
+
+int cmd_bundle_create(const Args& a) {
+  const fs::path key_path = a.key.empty() ? default_key_path() : fs::path(a.key);
+  auto key = unlock_key(key_path, a.passphrase_file);
+  if (!key) return report(a.json, "bundle create", key.error(), {key_path.string(), {}});
+  bundle::CreateOptions opt;
+  opt.title = a.title;
+  opt.entry = a.entry;
+  opt.language = a.lang;
+  opt.threads = a.threads;
+  Diag diag;
+  auto b = bundle::create_bundle(a.dir, key.value(), opt, &diag);
+  if (!b) return report(a.json, "bundle create", b.error(), diag);
+  if (a.json) {
+    json j = bundle_json(b.value());
+    j["manifest_reused"] = b.value().reused_manifest;
+    std::cout << j.dump() << std::endl;
+  } else {
+    print_bundle(b.value(), b.value().reused_manifest ? "Unchanged bundle" : "Signed bundle");
+  }
+  return 0;
+}
+
+int cmd_bundle_verify(const Args& a) {
+  auto pub = parse_publisher(a.publisher);
+  if (!pub) return report(a.json, "bundle verify", pub.error(), {a.publisher, "--publisher"});
+  Diag diag;
+  auto b = bundle::verify_bundle(a.dir, {pub.value(), a.threads}, &diag);
+  if (!b) return report(a.json, "NOT verified", b.error(), diag);
+  if (a.json) {
+    std::cout << bundle_json(b.value()).dump() << std::endl;
+  } else {
+    print_bundle(b.value(), pub.value() ? "Verified (publisher as expected)" : "Verified");
+    if (!pub.value()) {
+      std::cout << "  Note: no --publisher given; check the publisher ID above against one you trust." << std::endl;
+    }
+  }
+  return 0;
+}
+
+int cmd_bundle_torrent(const Args& a) {
+  auto pub = parse_publisher(a.publisher);
+  if (!pub) return report(a.json, "bundle torrent", pub.error(), {a.publisher, "--publisher"});
+  Diag diag;
+  auto b = bundle::verify_bundle(a.dir, {pub.value(), a.threads}, &diag);
+  if (!b) return report(a.json, "bundle torrent", b.error(), diag);
+  if (auto r = write_file_atomic(a.out, b.value().torrent.bytes, 0644, Replace::allow); !r) {
+    return report(a.json, "bundle torrent", r.error(), {a.out, {}});
+  }
+  if (a.json) {
+    json j = bundle_json(b.value());
+    j["torrent"] = a.out;
+    std::cout << j.dump() << std::endl;
+  } else {
+    std::cout << "Wrote " << a.out << " (bundle " << bundle::bundle_id(b.value()) << ")" << std::endl;
+  }
+  return 0;
+}
+
+int cmd_export(const Args& a) {
+  auto pub = parse_publisher(a.publisher);
+  if (!pub) return report(a.json, "export", pub.error(), {a.publisher, "--publisher"});
+  Diag diag;
+  auto b = bundle::export_bundle(a.dir, a.out, {pub.value(), a.threads}, &diag);
+  if (!b) return report(a.json, "export", b.error(), diag);
+  if (a.json) {
+    json j = bundle_json(b.value());
+    j["archive"] = a.out;
+    std::cout << j.dump() << std::endl;
+  } else {
+    print_bundle(b.value(), "Exported");
+    std::cout << "  Archive:      " << a.out << std::endl;
+  }
+  return 0;
+}
+
+int cmd_import(const Args& a) {
+  auto pub = parse_publisher(a.publisher);
+  if (!pub) return report(a.json, "import", pub.error(), {a.publisher, "--publisher"});
+  Diag diag;
+  auto b = bundle::import_bundle(a.file, a.to, {pub.value(), a.threads}, &diag);
+  if (!b) return report(a.json, "import refused", b.error(), diag);
+  if (a.json) {
+    json j = bundle_json(b.value());
+    j["path"] = fs::absolute(a.to).string();
+    std::cout << j.dump() << std::endl;
+  } else {
+    print_bundle(b.value(), "Imported and verified");
+    std::cout << "  Folder:       " << a.to << std::endl;
+  }
+  return 0;
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"Tamizdat: sign, verify and carry censorship-resistant bundles"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "tamizdat 0.1.0");
+  Args a;
+  const auto add_json = [&](CLI::App* c) { c->add_flag("--json", a.json, "Print one JSON object"); };
+  const auto add_publisher = [&](CLI::App* c) {
+    c->add_option("--publisher", a.publisher, "Require this publisher ID");
+  };
+  const auto add_threads = [&](CLI::App* c) {
+    c->add_option("--threads", a.threads, "Hashing threads (default: one per core)")->check(CLI::Range(1, 64));
+  };
+
+  auto* key = app.add_subcommand("key", "Make and inspect publisher keys");
+  key->require_subcommand(1);
+  auto* gen = key->add_subcommand("generate", "Make a new publisher key");
+  gen->add_option("--out", a.out, "Key file (default: $XDG_DATA_HOME/tamizdat/publisher.key)");
+  auto* pf = gen->add_option("--passphrase-file", a.passphrase_file, "Read the passphrase from this file's first line");
+  gen->add_flag("--insecure-no-passphrase", a.insecure, "Store the key unprotected (tests and demos only)")
+      ->excludes(pf);
+  add_json(gen);
+  auto* show = key->add_subcommand("show", "Print the publisher ID of a key file");
+  show->add_option("file", a.file, "Key file (default: $XDG_DATA_HOME/tamizdat/publisher.key)");
+  add_json(show);
+
+  auto* bundle_cmd = app.add_subcommand("bundle", "Make and check signed bundles");
+  bundle_cmd->require_subcommand(1);
+  auto* create = bundle_cmd->add_subcommand("create", "Sign a folder as a bundle");
+  create->add_option("dir", a.dir, "Folder to sign")->required()->check(CLI::ExistingDirectory);
+  create->add_option("--key", a.key, "Key file (default: $XDG_DATA_HOME/tamizdat/publisher.key)");
+  create->add_option("--passphrase-file", a.passphrase_file, "Read the passphrase from this file's first line");
+  create->add_option("--title", a.title, "Title (default: the folder's name)");
+  create->add_option("--entry", a.entry, "File a reader opens first (default: index.html)");
+  create->add_option("--lang", a.lang, "Language tag, e.g. fa or ru");
+  add_threads(create);
+  add_json(create);
+  auto* torrent = bundle_cmd->add_subcommand("torrent", "Verify a bundle and write its torrent");
+  torrent->add_option("dir", a.dir, "Bundle folder")->required()->check(CLI::ExistingDirectory);
+  torrent->add_option("-o,--out", a.out, "Torrent file to write")->required();
+  add_publisher(torrent);
+  add_threads(torrent);
+  add_json(torrent);
+  auto* verify = bundle_cmd->add_subcommand("verify", "Check a bundle completely");
+  verify->add_option("dir", a.dir, "Bundle folder")->required()->check(CLI::ExistingDirectory);
+  add_publisher(verify);
+  add_threads(verify);
+  add_json(verify);
+
+  auto* exp = app.add_subcommand("export", "Write a verified bundle to a tar archive");
+  exp->add_option("dir", a.dir, "Bundle folder")->required()->check(CLI::ExistingDirectory);
+  exp->add_option("-o,--out", a.out, "Archive to write (FILE.tar)")->required();
+  add_publisher(exp);
+  add_threads(exp);
+  add_json(exp);
+  auto* imp = app.add_subcommand("import", "Verify a tar archive and unpack its bundle");
+  imp->add_option("archive", a.file, "Archive (FILE.tar)")->required()->check(CLI::ExistingFile);
+  imp->add_option("--to", a.to, "Folder to create (must not exist)")->required();
+  add_publisher(imp);
+  add_threads(imp);
+  add_json(imp);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  if (!crypto_init()) return report(a.json, "start", errc::crypto_failure);
+
+  if (gen->parsed()) return cmd_key_generate(a);
+  if (show->parsed()) return cmd_key_show(a);
+  if (create->parsed()) return cmd_bundle_create(a);
+  if (verify->parsed()) return cmd_bundle_verify(a);
+  if (torrent->parsed()) return cmd_bundle_torrent(a);
+  if (exp->parsed()) return cmd_export(a);
+  if (imp->parsed()) return cmd_import(a);
+  return kExitUsage;
+}
+
+}  // namespace
+}  // namespace tz::cli
+
+int main(int argc, char** argv) {
+  try {
+    return tz::cli::run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "tamizdat: internal error: " << e.what() << std::endl;
+    return 1;
+  }
+}

@@ -1,0 +1,139 @@
+#include "core/files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <random>
+#include <string>
+
+namespace tz {
+namespace {
+
+boost::system::error_code last_error() {
+  return {errno, boost::system::generic_category()};
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) : m_fd(fd) {}
+  ~Fd() {
+    if (m_fd >= 0) ::close(m_fd);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return m_fd; }
+  int release() { return std::exchange(m_fd, -1); }
+
+ private:
+  int m_fd;
+};
+
+bool write_all(int fd, std::span<const std::uint8_t> bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    bytes = bytes.subspan(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<std::vector<std::uint8_t>> read_file_bounded(const std::filesystem::path& path,
+                                                    std::uint64_t max_size) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (fd.get() < 0) {
+    if (errno == ELOOP) return errc::not_regular_file;
+    return last_error();
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return last_error();
+  if (!S_ISREG(st.st_mode)) return errc::not_regular_file;
+  if (static_cast<std::uint64_t>(st.st_size) > max_size) return errc::oversized;
+  std::vector<std::uint8_t> out(static_cast<std::size_t>(st.st_size));
+  std::size_t got = 0;
+  for (;;) {
+    if (got == out.size()) {
+      // The file may have grown since fstat: one more byte means too large
+      // only if that exceeds the bound, otherwise keep reading.
+      if (out.size() >= max_size) {
+        std::uint8_t probe = 0;
+        const ssize_t n = ::read(fd.get(), &probe, 1);
+        if (n > 0) return errc::oversized;
+        if (n < 0 && errno != EINTR) return last_error();
+        break;
+      }
+      out.resize(std::min<std::uint64_t>(max_size, out.size() * 2 + 4096));
+    }
+    const ssize_t n = ::read(fd.get(), out.data() + got, out.size() - got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return last_error();
+    }
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  out.resize(got);
+  return out;
+}
+
+Result<void> sync_dir(const std::filesystem::path& dir) {
+  Fd fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) return last_error();
+  if (::fsync(fd.get()) != 0) return last_error();
+  return success();
+}
+
+Result<void> write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> bytes,
+                               unsigned mode, Replace replace, errc exists_error) {
+  const std::filesystem::path dir = path.parent_path();
+  std::error_code fec;
+  if (replace == Replace::never && std::filesystem::exists(std::filesystem::symlink_status(path, fec))) {
+    return exists_error;
+  }
+  std::random_device rd;
+  std::filesystem::path tmp;
+  int raw = -1;
+  for (int attempt = 0; attempt < 16 && raw < 0; ++attempt) {
+    tmp = path;
+    tmp += ".tmp-" + std::to_string(rd());
+    raw = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (raw < 0 && errno != EEXIST) return last_error();
+  }
+  if (raw < 0) return last_error();
+  Fd fd(raw);
+  const auto cleanup = [&] { ::unlink(tmp.c_str()); };
+  if (!write_all(fd.get(), bytes) || ::fsync(fd.get()) != 0) {
+    auto ec = last_error();
+    cleanup();
+    return ec;
+  }
+  if (::close(fd.release()) != 0) {
+    auto ec = last_error();
+    cleanup();
+    return ec;
+  }
+  if (replace == Replace::never) {
+    // link() fails with EEXIST instead of replacing: no window where an
+    // existing key could be overwritten.
+    if (::link(tmp.c_str(), path.c_str()) != 0) {
+      const int err = errno;
+      cleanup();
+      if (err == EEXIST) return exists_error;
+      return boost::system::error_code(err, boost::system::generic_category());
+    }
+    cleanup();
+  } else if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    auto ec = last_error();
+    cleanup();
+    return ec;
+  }
+  return sync_dir(dir);
+}
+
+}  // namespace tz

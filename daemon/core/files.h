@@ -1,0 +1,36 @@
+// Small, careful file helpers shared by every module: bounded reads and atomic
+// writes. Blocking I/O: call from the CLI or a worker thread, never from the
+// daemon's io thread.
+#pragma once
+
+#include "core/result.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <vector>
+
+namespace tz {
+
+// Reads the whole regular file at `path`, refusing symlinks at the last
+// component. Fails with errc::oversized when it holds more than `max_size`
+// bytes (checked before reading and while reading), errc::not_regular_file,
+// or the system error.
+[[nodiscard]] Result<std::vector<std::uint8_t>> read_file_bounded(const std::filesystem::path& path,
+                                                                 std::uint64_t max_size);
+
+enum class Replace { allow, never };
+
+// Writes `bytes` to `path` atomically: a temporary file in the same folder,
+// fsync, then rename (Replace::allow) or link (Replace::never, which fails with
+// errc::key_exists-style `exists_error` when `path` exists), then fsync of the
+// folder. Readers see the old file or the new one, never a part. The file is
+// created with `mode` (before the umask is applied nothing wider is possible).
+[[nodiscard]] Result<void> write_file_atomic(const std::filesystem::path& path,
+                                             std::span<const std::uint8_t> bytes, unsigned mode,
+                                             Replace replace, errc exists_error = errc::key_exists);
+
+// Fsyncs the folder `dir` so a rename or new entry in it survives a power cut.
+[[nodiscard]] Result<void> sync_dir(const std::filesystem::path& dir);
+
+}  // namespace tz

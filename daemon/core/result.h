@@ -1,0 +1,92 @@
+// Error handling for all of Tamizdat: `tz::Result<T>` is a value or a
+// `boost::system::error_code`, the same type libtorrent, Asio and Beast report
+// through, so a failure keeps one type from the socket to the CLI's exit code.
+// Project failures are `tz::errc` values in the "tamizdat" category; system
+// failures keep their own category (errno values from the generic category).
+// Pure; safe from any thread.
+#pragma once
+
+#include <boost/outcome/result.hpp>
+#include <boost/outcome/try.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <string>
+#include <type_traits>
+
+namespace tz {
+
+template <class T>
+using Result = boost::outcome_v2::result<T, boost::system::error_code>;
+
+using boost::outcome_v2::success;
+
+// One value per case a caller handles differently. The numbers are stable:
+// scripts see them through `--json` output as `error` names, never numbers.
+enum class errc {
+  // Publisher IDs and links.
+  bad_publisher_id = 1,   // wrong length, bad character, or checksum mismatch
+  unknown_id_version,     // well-formed ID of a version this build does not know
+  // Keys and key files.
+  bad_key_file,           // truncated, wrong magic, or fields out of range
+  unknown_key_version,    // key file of a newer format
+  wrong_passphrase,       // decryption failed: wrong passphrase or tampered file
+  key_exists,             // refusing to overwrite an existing key file
+  no_passphrase,          // no terminal and no passphrase file
+  passphrase_mismatch,    // the two entries differed
+  crypto_failure,         // libsodium reported an internal failure
+  // Envelopes and manifests.
+  malformed_envelope,     // not a canonical Envelope encoding
+  unknown_kind,           // envelope kind not expected here
+  bad_signature,          // signature does not verify over the payload
+  wrong_publisher,        // verified, but by a key other than the expected one
+  oversized,              // input larger than its documented limit
+  malformed_manifest,     // signed, but not a valid Manifest
+  unknown_version,        // manifest version this build does not know
+  unsafe_path,            // path with .., absolute part, NUL, control char...
+  too_many_files,         // more entries than the documented limit
+  // Bundles on disk.
+  no_manifest,            // DIR/.tamizdat/manifest does not exist
+  file_missing,           // listed in the manifest, absent on disk
+  extra_file,             // on disk (or in an archive), not in the manifest
+  file_changed,           // size or content differs from the manifest
+  not_regular_file,       // symlink, device, fifo or socket where a file belongs
+  empty_bundle,           // no content file to publish
+  torrent_mismatch,       // a carried torrent differs from the bundle's own
+  // Archives.
+  bad_archive,            // unreadable tar, or entries out of the expected order
+  destination_exists,     // import target already exists
+};
+
+const boost::system::error_category& tamizdat_category() noexcept;
+
+inline boost::system::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), tamizdat_category()};
+}
+
+// Stable short name of a project error ("bad_signature"), or the category's
+// message for other errors. For `--json` output and logs.
+std::string error_name(const boost::system::error_code& ec);
+
+// Extra detail a caller may want with an error: which file, and why in words.
+// Filled by functions that take a `Diag*`; never holds secrets.
+struct Diag {
+  std::string file;    // relative path inside a bundle or archive, if any
+  std::string detail;  // one human sentence, if any
+};
+
+// Sets `d` (when not null) and returns `e` as an error code, for one-line returns.
+inline boost::system::error_code fail(errc e, Diag* d, std::string file = {},
+                                      std::string detail = {}) {
+  if (d != nullptr) {
+    d->file = std::move(file);
+    d->detail = std::move(detail);
+  }
+  return make_error_code(e);
+}
+
+}  // namespace tz
+
+namespace boost::system {
+template <>
+struct is_error_code_enum<tz::errc> : std::true_type {};
+}  // namespace boost::system
