@@ -184,7 +184,7 @@ bool is_bundle_id(std::string_view s) {
 Result<VerifiedBundle> import_from(archive* a, const fs::path& dest, const VerifyOptions& options, Diag* diag) {
   std::error_code ec;
   if (fs::exists(fs::symlink_status(dest, ec))) {
-    return fail(errc::destination_exists, diag, dest.string(), "the destination already exists");
+    return fail(errc::destination_exists, diag, dest.string());
   }
   const fs::path abs_dest = fs::absolute(dest).lexically_normal();
   const fs::path parent = abs_dest.parent_path();
@@ -282,6 +282,8 @@ Result<VerifiedBundle> import_from(archive* a, const fs::path& dest, const Verif
   if (bundle_id(bundle) != id) {
     return fail(errc::bad_archive, diag, torrent_name_in, "the archive is named after another bundle");
   }
+  // mkdtemp made it 0700; a bundle folder is as readable as any other folder.
+  if (::chmod(tmp.path().c_str(), 0755) != 0) return errno_code();
   if (::renameat2(AT_FDCWD, tmp.path().c_str(), AT_FDCWD, abs_dest.c_str(), RENAME_NOREPLACE) != 0) {
     if (errno == EEXIST) return fail(errc::destination_exists, diag, dest.string(), "the destination appeared meanwhile");
     return errno_code();
