@@ -1,5 +1,7 @@
 #include "core/envelope.h"
 
+#include "core/proto_util.h"
+
 #include "tamizdat/v1/envelope.pb.h"
 
 #include <algorithm>
@@ -54,6 +56,7 @@ std::vector<std::uint8_t> seal_envelope(EnvelopeKind kind, std::span<const std::
 Result<OpenedEnvelope> open_envelope(std::span<const std::uint8_t> bytes, EnvelopeKind expected,
                                      std::size_t max_size, const PublicKey* expected_signer) {
   if (bytes.size() > max_size) return errc::oversized;
+  detail::quiet_protobuf_logs();
   tamizdat::v1::Envelope env;
   if (bytes.size() > static_cast<std::size_t>(INT32_MAX) ||
       !env.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {

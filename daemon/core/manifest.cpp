@@ -1,6 +1,7 @@
 #include "core/manifest.h"
 
 #include "core/media_type.h"
+#include "core/proto_util.h"
 #include "tamizdat/v1/manifest.pb.h"
 
 #include <algorithm>
@@ -73,6 +74,7 @@ Result<void> validate_manifest(const ManifestData& m, Diag* diag) {
 }
 
 Result<std::vector<std::uint8_t>> sign_manifest(const ManifestData& m, const SecretKey& key, Diag* diag) {
+  detail::quiet_protobuf_logs();
   if (key.public_key() != m.publisher) return errc::wrong_publisher;
   BOOST_OUTCOME_TRY(validate_manifest(m, diag));
   tamizdat::v1::Manifest pb;
@@ -106,6 +108,7 @@ Result<VerifiedManifest> verify_manifest(std::span<const std::uint8_t> envelope,
                                          Diag* diag) {
   BOOST_OUTCOME_TRY(opened, open_envelope(envelope, EnvelopeKind::manifest, kMaxManifestBytes, expected));
   // Only now, with the signature checked, are the payload bytes parsed.
+  detail::quiet_protobuf_logs();
   tamizdat::v1::Manifest pb;
   const auto& payload = opened.payload();
   if (!pb.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {

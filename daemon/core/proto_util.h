@@ -1,0 +1,11 @@
+// Internal to core: protobuf set-up shared by the parsers of outside input.
+#pragma once
+
+namespace tz::detail {
+
+// Stops libprotobuf from writing its own error lines (e.g. "invalid UTF-8")
+// to stderr: parsing input from peers must never let them write to our logs.
+// Parse failures are still reported through return values. Idempotent.
+void quiet_protobuf_logs();
+
+}  // namespace tz::detail
