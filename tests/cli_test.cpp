@@ -1,6 +1,8 @@
 // Runs the real `tamizdat` binary the way a publisher, a script or a reader
 // would, and checks its output, JSON fields and exit codes.
+#include "core/envelope.h"
 #include "core/ids.h"
+#include "tamizdat/v1/manifest.pb.h"
 #include "test_util.h"
 
 #include <gtest/gtest.h>
@@ -284,6 +286,67 @@ TEST_F(Cli, ExportImportAndRefusal) {
   }
   // The archive is a plain tar that `tar` reads.
   EXPECT_EQ(std::system(("tar -tf " + path("a.tar") + " > /dev/null").c_str()), 0);
+}
+
+TEST_F(Cli, OutputInsideTheBundleIsRefused) {
+  make_key();
+  ASSERT_EQ(run({"bundle", "create", path("article"), "--key", path("k.key")}).code, 0);
+  Outcome e = run({"export", path("article"), "-o", path("article/self.tar"), "--json"});
+  EXPECT_EQ(e.code, 1);
+  EXPECT_EQ(json_field(e.out, "error"), "output_inside_bundle");
+  Outcome t = run({"bundle", "torrent", path("article"), "-o", path("article/media/x.torrent")});
+  EXPECT_EQ(t.code, 1);
+  EXPECT_FALSE(fs::exists(m_tmp / "article/self.tar"));
+  EXPECT_EQ(run({"bundle", "verify", path("article")}).code, 0);
+}
+
+TEST_F(Cli, EmptyPassphraseFileIsRefused) {
+  test::write_file(m_tmp / "empty", "\n");
+  Outcome r = run({"key", "generate", "--out", path("k.key"), "--passphrase-file", path("empty"), "--json"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(json_field(r.out, "error"), "empty_passphrase");
+  EXPECT_FALSE(fs::exists(m_tmp / "k.key"));
+}
+
+// Manifests that are validly signed but must still be refused: each reason
+// named through the real binary, with the file where there is one.
+TEST_F(Cli, SignedButUnacceptableManifestsAreRefused) {
+  const SecretKey key = test::fixed_key();
+  struct Case {
+    std::function<void(tamizdat::v1::Manifest&)> edit;
+    std::string error, file;
+  };
+  const std::vector<Case> cases = {
+      {[](auto& pb) { pb.set_version(2); }, "unknown_version", ""},
+      {[](auto& pb) { pb.mutable_files(0)->set_path("../../etc/cron.d/x"); }, "unsafe_path", "../../etc/cron.d/x"},
+      {[](auto& pb) { pb.mutable_files(0)->set_path("/etc/passwd"); }, "unsafe_path", "/etc/passwd"},
+      {[](auto& pb) { pb.mutable_files(0)->set_media_type("text/html\r\nSet-Cookie: a=b"); }, "malformed_manifest",
+       "index.html"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.error);
+    tamizdat::v1::Manifest pb;
+    pb.set_version(1);
+    pb.set_publisher(key.public_key().bytes.data(), 32);
+    auto* f = pb.add_files();
+    f->set_path("index.html");
+    f->set_size(5);
+    f->set_media_type("text/html");
+    f->set_pieces_root(std::string(32, 'x'));
+    c.edit(pb);
+    const std::string payload = pb.SerializeAsString();
+    const auto env = seal_envelope(EnvelopeKind::manifest,
+                                   {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()}, key);
+    test::write_bytes(m_tmp / "signed/.tamizdat/manifest", env);
+    test::write_file(m_tmp / "signed/index.html", "hello");
+    Outcome r = run({"bundle", "verify", path("signed"), "--json"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(json_field(r.out, "error"), c.error) << r.out;
+    if (!c.file.empty()) {
+      EXPECT_EQ(json_field(r.out, "file"), c.file) << r.out;
+    }
+    fs::remove_all(m_tmp / "signed");
+  }
 }
 
 TEST_F(Cli, UsageErrorsExitTwo) {

@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -115,6 +116,17 @@ void print_bundle(const bundle::VerifiedBundle& b, const std::string& verb) {
             << "  Publisher ID: " << encode_publisher_id(m.publisher) << "\n"
             << "  Bundle ID:    " << bundle::bundle_id(b) << "\n"
             << "  Magnet:       " << b.torrent.magnet << std::endl;
+}
+
+// True when `out` would be created inside the folder `dir` (an export or a
+// torrent written into the bundle it describes breaks that bundle).
+bool is_inside(const fs::path& out, const fs::path& dir) {
+  std::error_code ec;
+  const fs::path d = fs::weakly_canonical(dir, ec);
+  const fs::path o = fs::weakly_canonical(fs::absolute(out), ec);
+  if (ec) return false;
+  auto [di, oi] = std::mismatch(d.begin(), d.end(), o.begin(), o.end());
+  return di == d.end();
 }
 
 struct Args {
@@ -221,6 +233,7 @@ int cmd_bundle_verify(const Args& a) {
 }
 
 int cmd_bundle_torrent(const Args& a) {
+  if (is_inside(a.out, a.dir)) return report(a.json, "bundle torrent", errc::output_inside_bundle, {a.out, {}});
   auto pub = parse_publisher(a.publisher);
   if (!pub) return report(a.json, "bundle torrent", pub.error(), {a.publisher, "--publisher"});
   Diag diag;
@@ -240,6 +253,7 @@ int cmd_bundle_torrent(const Args& a) {
 }
 
 int cmd_export(const Args& a) {
+  if (is_inside(a.out, a.dir)) return report(a.json, "export", errc::output_inside_bundle, {a.out, {}});
   auto pub = parse_publisher(a.publisher);
   if (!pub) return report(a.json, "export", pub.error(), {a.publisher, "--publisher"});
   Diag diag;

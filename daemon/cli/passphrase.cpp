@@ -17,7 +17,7 @@ Result<Secret> first_line(std::span<const unsigned char> bytes) {
   std::size_t n = 0;
   while (n < bytes.size() && bytes[n] != '\n') ++n;
   if (n > 0 && bytes[n - 1] == '\r') --n;
-  if (n == 0) return errc::no_passphrase;
+  if (n == 0) return errc::empty_passphrase;
   if (n > kMaxPassphraseBytes) return errc::oversized;
   Secret s(n);
   std::memcpy(s.data(), bytes.data(), n);

@@ -21,6 +21,8 @@ constexpr Entry kEntries[] = {
     {errc::no_passphrase, "no_passphrase",
      "no terminal to ask for a passphrase; use --passphrase-file"},
     {errc::passphrase_mismatch, "passphrase_mismatch", "the passphrases did not match"},
+    {errc::empty_passphrase, "empty_passphrase",
+     "empty passphrase (use --insecure-no-passphrase to store a key unprotected)"},
     {errc::crypto_failure, "crypto_failure", "cryptographic library failure"},
     {errc::malformed_envelope, "malformed_envelope", "malformed signed envelope"},
     {errc::unknown_kind, "unknown_kind", "signed object of an unexpected kind"},
@@ -40,6 +42,8 @@ constexpr Entry kEntries[] = {
     {errc::torrent_mismatch, "torrent_mismatch", "torrent does not match the bundle"},
     {errc::bad_archive, "bad_archive", "bad archive"},
     {errc::destination_exists, "destination_exists", "destination already exists"},
+    {errc::output_inside_bundle, "output_inside_bundle",
+     "the output file would be inside the bundle folder, which would then no longer verify"},
 };
 
 const Entry* find(int v) {

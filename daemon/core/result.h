@@ -33,6 +33,7 @@ enum class errc {
   key_exists,             // refusing to overwrite an existing key file
   no_passphrase,          // no terminal and no passphrase file
   passphrase_mismatch,    // the two entries differed
+  empty_passphrase,       // an empty passphrase was given
   crypto_failure,         // libsodium reported an internal failure
   // Envelopes and manifests.
   malformed_envelope,     // not a canonical Envelope encoding
@@ -55,6 +56,7 @@ enum class errc {
   // Archives.
   bad_archive,            // unreadable tar, or entries out of the expected order
   destination_exists,     // import target already exists
+  output_inside_bundle,   // an output file would land inside the bundle it describes
 };
 
 const boost::system::error_category& tamizdat_category() noexcept;
