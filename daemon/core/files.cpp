@@ -1,10 +1,13 @@
 #include "core/files.h"
 
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <mutex>
 #include <random>
 #include <string>
 
@@ -134,6 +137,39 @@ Result<void> write_file_atomic(const std::filesystem::path& path, std::span<cons
     return ec;
   }
   return sync_dir(dir);
+}
+
+namespace {
+
+thread_local sigjmp_buf* t_sigbus_jump = nullptr;
+
+void on_sigbus(int sig, siginfo_t*, void*) {
+  if (t_sigbus_jump != nullptr) siglongjmp(*t_sigbus_jump, 1);
+  // Not ours: die as SIGBUS would have without us.
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+}  // namespace
+
+bool run_guarding_sigbus(void (*fn)(void*), void* arg) {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGBUS, &sa, nullptr);
+  });
+  sigjmp_buf jump;
+  if (sigsetjmp(jump, 1) != 0) {
+    t_sigbus_jump = nullptr;
+    return false;
+  }
+  t_sigbus_jump = &jump;
+  fn(arg);
+  t_sigbus_jump = nullptr;
+  return true;
 }
 
 }  // namespace tz

@@ -33,4 +33,14 @@ enum class Replace { allow, never };
 // Fsyncs the folder `dir` so a rename or new entry in it survives a power cut.
 [[nodiscard]] Result<void> sync_dir(const std::filesystem::path& dir);
 
+// Runs `fn`, which reads from a memory-mapped file, and returns false instead
+// of letting the process die when a read touches a page the file no longer has
+// (SIGBUS: the file was truncated while mapped). The signal can only arrive at
+// an instruction that reads the mapping, so `fn` is abandoned there; anything
+// it set up must be safe to drop (no locks held while reading the mapping).
+// Installs, once, a process-wide SIGBUS handler that handles only faults
+// inside such a call on the faulting thread and otherwise restores the default
+// action and re-raises. Safe from any thread; calls do not nest.
+[[nodiscard]] bool run_guarding_sigbus(void (*fn)(void*), void* arg);
+
 }  // namespace tz

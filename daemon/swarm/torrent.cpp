@@ -1,11 +1,14 @@
 #include "swarm/torrent.h"
 
+#include "core/files.h"
+
 #include <libtorrent/create_torrent.hpp>
 #include <libtorrent/hasher.hpp>
 #include <libtorrent/magnet_uri.hpp>
 #include <libtorrent/torrent_info.hpp>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,26 +59,42 @@ Sha256 zero_subtree(std::size_t leaves) {
 }
 
 // Hashes one piece of a file: `data` is the file's bytes in it (short for
-// the last piece). `single_piece` files pad their block tree to the next power
-// of two only, as BEP 52 requires; others to the full piece.
-void hash_piece(std::span<const char> data, std::uint64_t piece_size, bool single_piece, std::vector<Sha256>& leaves,
-                Sha1& v1_out, Sha256& v2_out) {
-  leaves.clear();
-  for (std::size_t b = 0; b < data.size(); b += kBlockSize) {
-    const auto blen = static_cast<int>(std::min<std::size_t>(kBlockSize, data.size() - b));
-    leaves.push_back(to_array(lt::hasher256(data.data() + b, blen).final()));
+// the last piece). Each 16 KiB block is hashed with SHA-256 (a v2 leaf) and
+// fed to the piece's SHA-1 while it is still in the L1 cache, so each byte is
+// brought in from memory once. `single_piece` files pad their block tree to
+// the next power of two only, as BEP 52 requires; others to the full piece.
+class PieceHasher {
+ public:
+  void start() {
+    m_leaves.clear();
+    m_v1 = lt::hasher();
+    m_len = 0;
   }
-  const std::size_t width = single_piece ? std::bit_ceil(leaves.size()) : piece_size / kBlockSize;
-  v2_out = merkle_root(leaves, width, Sha256{});
-  lt::hasher h1(data.data(), static_cast<int>(data.size()));
-  for (std::uint64_t pad = piece_size - data.size(); pad > 0;) {
-    const auto n = static_cast<int>(std::min<std::uint64_t>(pad, kZeros.size()));
-    h1.update(reinterpret_cast<const char*>(kZeros.data()), n);
-    pad -= static_cast<std::uint64_t>(n);
+  void update(std::span<const char> data) {
+    for (std::size_t b = 0; b < data.size(); b += kBlockSize) {
+      const auto blen = static_cast<int>(std::min<std::size_t>(kBlockSize, data.size() - b));
+      m_leaves.push_back(to_array(lt::hasher256(data.data() + b, blen).final()));
+      m_v1.update(data.data() + b, blen);
+    }
+    m_len += data.size();
   }
-  const lt::sha1_hash v1 = h1.final();
-  std::copy(v1.begin(), v1.end(), v1_out.begin());
-}
+  void finish(std::uint64_t piece_size, bool single_piece, Sha1& v1_out, Sha256& v2_out) {
+    const std::size_t width = single_piece ? std::bit_ceil(m_leaves.size()) : piece_size / kBlockSize;
+    v2_out = merkle_root(m_leaves, width, Sha256{});
+    for (std::uint64_t pad = piece_size - m_len; pad > 0;) {
+      const auto n = static_cast<int>(std::min<std::uint64_t>(pad, kZeros.size()));
+      m_v1.update(reinterpret_cast<const char*>(kZeros.data()), n);
+      pad -= static_cast<std::uint64_t>(n);
+    }
+    const lt::sha1_hash v1 = m_v1.final();
+    std::copy(v1.begin(), v1.end(), v1_out.begin());
+  }
+
+ private:
+  std::vector<Sha256> m_leaves;
+  lt::hasher m_v1;
+  std::uint64_t m_len = 0;
+};
 
 struct Job {
   std::size_t file;
@@ -119,11 +138,33 @@ struct Shared {
   }
 };
 
+struct RunArgs {
+  Shared* s;
+  const Job* job;
+  const HashInput* in;
+  const char* data;
+  std::uint64_t len;
+  PieceHasher* ph;
+};
+
+// Hashes the pieces of one mapped run of a file.
+void hash_run(RunArgs& r) {
+  FileHashes& fh = r.s->out[r.job->file];
+  const std::uint64_t piece_size = r.s->piece_size;
+  const bool single_piece = r.in->size <= piece_size;
+  for (std::uint64_t poff = 0; poff < r.len; poff += piece_size) {
+    const std::uint64_t plen = std::min<std::uint64_t>(piece_size, r.len - poff);
+    r.ph->start();
+    r.ph->update({r.data + poff, static_cast<std::size_t>(plen)});
+    const auto index = static_cast<std::size_t>(r.job->first_piece + poff / piece_size);
+    r.ph->finish(piece_size, single_piece, fh.v1_pieces[index], fh.piece_layer[index]);
+  }
+}
+
 void worker(Shared& s) {
-  std::vector<char> buf;
   Fd fd;
   std::size_t open_file = SIZE_MAX;
-  std::vector<Sha256> leaves;
+  PieceHasher ph;
   for (;;) {
     const std::size_t j = s.next.fetch_add(1);
     if (j >= s.jobs.size() || s.failed.load()) return;
@@ -149,25 +190,16 @@ void worker(Shared& s) {
     }
     const std::uint64_t offset = job.first_piece * s.piece_size;
     const std::uint64_t len = std::min<std::uint64_t>(job.pieces * s.piece_size, in.size - offset);
-    buf.resize(std::max<std::size_t>(buf.size(), static_cast<std::size_t>(len)));
-    std::uint64_t got = 0;
-    while (got < len) {
-      const ssize_t n = ::pread(fd.get(), buf.data() + got, static_cast<std::size_t>(len - got),
-                                static_cast<off_t>(offset + got));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return s.fail_with({errno, boost::system::generic_category()}, job.file, "read failed");
-      if (n == 0) return s.fail_with(tz::errc::file_changed, job.file, "file shrank while being read");
-      got += static_cast<std::uint64_t>(n);
-    }
-    FileHashes& fh = s.out[job.file];
-    for (std::uint64_t p = 0; p < job.pieces; ++p) {
-      const std::uint64_t poff = p * s.piece_size;
-      if (poff >= len) break;
-      const std::uint64_t plen = std::min<std::uint64_t>(s.piece_size, len - poff);
-      const auto index = static_cast<std::size_t>(job.first_piece + p);
-      hash_piece({buf.data() + poff, static_cast<std::size_t>(plen)}, s.piece_size, in.size <= s.piece_size,
-                 leaves, fh.v1_pieces[index], fh.piece_layer[index]);
-    }
+    // Map the run and hash it in place: no copy out of the page cache, and
+    // each block is read from memory once for both hashes. A file truncated
+    // meanwhile raises SIGBUS, which run_guarding_sigbus turns into an error.
+    void* map = ::mmap(nullptr, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd.get(), static_cast<off_t>(offset));
+    if (map == MAP_FAILED) return s.fail_with({errno, boost::system::generic_category()}, job.file, "cannot map");
+    ::madvise(map, len, MADV_SEQUENTIAL);
+    RunArgs run{&s, &job, &in, static_cast<const char*>(map), len, &ph};
+    const bool ok = run_guarding_sigbus([](void* p) { hash_run(*static_cast<RunArgs*>(p)); }, &run);
+    ::munmap(map, len);
+    if (!ok) return s.fail_with(tz::errc::file_changed, job.file, "file shrank while being read");
   }
 }
 
@@ -239,12 +271,13 @@ FileHashes hash_buffer(std::span<const std::uint8_t> data, int piece_size) {
   const std::uint64_t pieces = (data.size() + psize - 1) / psize;
   fh.v1_pieces.resize(static_cast<std::size_t>(pieces));
   fh.piece_layer.resize(static_cast<std::size_t>(pieces));
-  std::vector<Sha256> leaves;
+  PieceHasher ph;
   const std::span<const char> chars(reinterpret_cast<const char*>(data.data()), data.size());
   for (std::size_t p = 0; p < pieces; ++p) {
     const std::size_t off = p * psize;
-    hash_piece(chars.subspan(off, std::min<std::size_t>(psize, data.size() - off)), psize, data.size() <= psize,
-               leaves, fh.v1_pieces[p], fh.piece_layer[p]);
+    ph.start();
+    ph.update(chars.subspan(off, std::min<std::size_t>(psize, data.size() - off)));
+    ph.finish(psize, data.size() <= psize, fh.v1_pieces[p], fh.piece_layer[p]);
   }
   finish_roots(out, psize);
   return std::move(out[0]);
