@@ -86,6 +86,8 @@ TEST(Envelope, OversizedInputIsRejectedBeforeParsing) {
   EXPECT_EQ(open_envelope(env, EnvelopeKind::manifest, 999).error(), errc::oversized);
   EXPECT_EQ(open_envelope(std::vector<std::uint8_t>(10, 0xff), EnvelopeKind::manifest, 1 << 20).error(),
             errc::malformed_envelope);
+  // Found by tar_import_fuzz: an empty envelope reached memcmp with a null pointer.
+  EXPECT_EQ(open_envelope({}, EnvelopeKind::manifest, 1 << 20).error(), errc::malformed_envelope);
 }
 
 // tests/vectors/envelope.txt holds key=value lines: seed, kind, payload and

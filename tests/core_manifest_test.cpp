@@ -148,6 +148,16 @@ TEST(Manifest, StructuralRulesAreEnforced) {
          f->set_path("a.txt/inner");
        },
        errc::malformed_manifest},
+      {"file and folder, apart in sorted order",
+       [](auto& pb) {
+         // "a.txt" < "a.txt-b" < "a.txt/x": the conflict is not adjacent.
+         for (const char* p : {"a.txt-b", "a.txt/x"}) {
+           auto* f = pb.add_files();
+           *f = pb.files(0);
+           f->set_path(p);
+         }
+       },
+       errc::malformed_manifest},
       {"short root", [](auto& pb) { pb.mutable_files(0)->set_pieces_root("abc"); }, errc::malformed_manifest},
       {"missing root", [](auto& pb) { pb.mutable_files(0)->clear_pieces_root(); }, errc::malformed_manifest},
       {"root on empty file", [](auto& pb) { pb.mutable_files(0)->set_size(0); }, errc::malformed_manifest},

@@ -56,6 +56,7 @@ std::vector<std::uint8_t> seal_envelope(EnvelopeKind kind, std::span<const std::
 Result<OpenedEnvelope> open_envelope(std::span<const std::uint8_t> bytes, EnvelopeKind expected,
                                      std::size_t max_size, const PublicKey* expected_signer) {
   if (bytes.size() > max_size) return errc::oversized;
+  if (bytes.empty()) return errc::malformed_envelope;
   detail::quiet_protobuf_logs();
   tamizdat::v1::Envelope env;
   if (bytes.size() > static_cast<std::size_t>(INT32_MAX) ||

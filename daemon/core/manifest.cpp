@@ -44,13 +44,6 @@ Result<void> validate_manifest(const ManifestData& m, Diag* diag) {
     if (i > 0 && !(m.files[i - 1].path.str() < p)) {
       return fail(errc::malformed_manifest, diag, p, "files are not sorted, or a path repeats");
     }
-    // "a" followed (in sorted order, possibly later) by "a/..." means a
-    // path that is both a file and a folder.
-    for (std::size_t j = i + 1; j < m.files.size() && m.files[j].path.str().starts_with(p); ++j) {
-      if (m.files[j].path.str()[p.size()] == '/') {
-        return fail(errc::malformed_manifest, diag, p, "a path is both a file and a folder");
-      }
-    }
     if (!folded.insert(f.path.folded()).second) {
       return fail(errc::unsafe_path, diag, p, "two paths differ only in letter case");
     }
@@ -62,6 +55,19 @@ Result<void> validate_manifest(const ManifestData& m, Diag* diag) {
     }
     if (f.pieces_root.has_value() != (f.size > 0)) {
       return fail(errc::malformed_manifest, diag, p, "pieces root missing, or given for an empty file");
+    }
+  }
+  // A file whose path is also a folder of another path ("a" and "a/b"): look
+  // up each file's parent folders among the files. O(n * depth * log n).
+  for (const ManifestFile& f : m.files) {
+    const std::string& p = f.path.str();
+    for (auto slash = p.find('/'); slash != std::string::npos; slash = p.find('/', slash + 1)) {
+      const std::string_view parent(p.data(), slash);
+      const auto it = std::lower_bound(m.files.begin(), m.files.end(), parent,
+                                       [](const ManifestFile& x, std::string_view v) { return x.path.str() < v; });
+      if (it != m.files.end() && it->path.str() == parent) {
+        return fail(errc::malformed_manifest, diag, it->path.str(), "a path is both a file and a folder");
+      }
     }
   }
   if (m.entry.has_value()) {

@@ -54,8 +54,8 @@ struct ManifestData {
 // Checks every rule a manifest must follow (sizes, counts, sorted unique paths,
 // no case-insensitive collisions, no file that is also a folder, nothing under
 // .tamizdat/, entry listed, media types, UTF-8). Fails with
-// errc::malformed_manifest, errc::unsafe_path, errc::too_many_files or
-// errc::oversized, filling `diag` with the file and reason.
+// errc::malformed_manifest, errc::unsafe_path, errc::too_many_files,
+// errc::empty_bundle or errc::oversized, filling `diag` with the file and reason.
 [[nodiscard]] Result<void> validate_manifest(const ManifestData& m, Diag* diag = nullptr);
 
 // Validates `m`, serialises it and seals it with `key`, whose public key must
@@ -80,7 +80,8 @@ class VerifiedManifest {
 // Verifies envelope bytes as a manifest: the envelope (see open_envelope,
 // with kMaxManifestBytes), then the payload is parsed and validated. Fails
 // with the errors of open_envelope, errc::malformed_manifest,
-// errc::unknown_version, errc::unsafe_path, errc::too_many_files, or
+// errc::unknown_version, errc::unsafe_path, errc::too_many_files,
+// errc::empty_bundle (no files), errc::oversized, or
 // errc::wrong_publisher (signer differs from `expected`, or from the
 // manifest's own publisher field).
 [[nodiscard]] Result<VerifiedManifest> verify_manifest(std::span<const std::uint8_t> envelope,
