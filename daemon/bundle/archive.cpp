@@ -41,21 +41,6 @@ struct EntryDeleter {
   void operator()(archive_entry* e) const { archive_entry_free(e); }
 };
 
-class Fd {
- public:
-  explicit Fd(int fd) : m_fd(fd) {}
-  ~Fd() {
-    if (m_fd >= 0) ::close(m_fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return m_fd; }
-  int release() { return std::exchange(m_fd, -1); }
-
- private:
-  int m_fd;
-};
-
 // --- export -----------------------------------------------------------------
 
 Result<void> write_entry(archive* a, const std::string& name, std::uint64_t size, std::int64_t mtime,
@@ -84,7 +69,7 @@ Result<void> write_bytes(archive* a, std::span<const std::uint8_t> bytes) {
 }
 
 Result<void> copy_file(archive* a, const fs::path& file, std::uint64_t size, const std::string& name, Diag* diag) {
-  Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (fd.get() < 0) return fail(errc::file_missing, diag, name, "cannot open");
   std::vector<std::uint8_t> buf(kCopyChunk);
   std::uint64_t left = size;
@@ -154,7 +139,7 @@ Result<void> make_parents(const fs::path& root, const SafeRelPath& p) {
 
 Result<void> extract_file(archive* a, const fs::path& target, std::uint64_t size, const std::string& name,
                           Diag* diag) {
-  Fd fd(::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));
+  UniqueFd fd(::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));
   if (fd.get() < 0) return errno_code();
   std::vector<std::uint8_t> buf(kCopyChunk);
   std::uint64_t left = size;
@@ -343,7 +328,7 @@ Result<VerifiedBundle> export_bundle(const fs::path& dir, const fs::path& out, c
   a.reset();
   // fsync the archive before it takes the final name.
   {
-    Fd fd(::open(tmp.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd fd(::open(tmp.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
       cleanup();
       return errno_code();

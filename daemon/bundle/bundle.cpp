@@ -88,11 +88,24 @@ Result<VerifiedBundle> finish(VerifiedManifest manifest, const std::vector<swarm
   return VerifiedBundle{std::move(manifest), std::move(torrent), false};
 }
 
-std::vector<swarm::HashInput> hash_inputs(const fs::path& dir, const std::vector<DiskFile>& files) {
-  std::vector<swarm::HashInput> in;
-  in.reserve(files.size());
-  for (const auto& f : files) in.push_back({dir / f.path.str(), f.size, f.path.str()});
-  return in;
+struct ContentHashes {
+  int piece_size;
+  std::vector<swarm::FileHashes> files;
+};
+
+// Hashes the content files of `dir` with the piece size the protocol's rule
+// gives for their sizes.
+Result<ContentHashes> hash_content(const fs::path& dir, const std::vector<DiskFile>& files, int threads, Diag* diag) {
+  std::vector<std::uint64_t> sizes;
+  std::vector<swarm::HashInput> inputs;
+  inputs.reserve(files.size());
+  for (const auto& f : files) {
+    sizes.push_back(f.size);
+    inputs.push_back({dir / f.path.str(), f.size, f.path.str()});
+  }
+  const int piece_size = swarm::choose_piece_size(sizes);
+  BOOST_OUTCOME_TRY(hashes, swarm::hash_files(inputs, piece_size, thread_count(threads), diag));
+  return ContentHashes{piece_size, std::move(hashes)};
 }
 
 }  // namespace
@@ -124,14 +137,9 @@ Result<VerifiedBundle> create_bundle(const fs::path& dir, const SecretKey& key, 
     return fail(errc::malformed_manifest, diag, entry, "the entry point given is not a file of the bundle");
   }
 
-  std::vector<std::uint64_t> sizes;
-  for (const auto& f : files) sizes.push_back(f.size);
-  const int piece_size = swarm::choose_piece_size(sizes);
-  const int threads = thread_count(options.threads);
-  const auto inputs = hash_inputs(dir, files);
-  BOOST_OUTCOME_TRY(hashes, swarm::hash_files(inputs, piece_size, threads, diag));
+  BOOST_OUTCOME_TRY(content, hash_content(dir, files, options.threads, diag));
   for (std::size_t i = 0; i < files.size(); ++i) {
-    m.files.push_back({files[i].path, files[i].size, media_type_for(files[i].path.str()), hashes[i].root});
+    m.files.push_back({files[i].path, files[i].size, media_type_for(files[i].path.str()), content.files[i].root});
   }
 
   // Keep an existing manifest that says exactly this (apart from its time),
@@ -142,7 +150,7 @@ Result<VerifiedBundle> create_bundle(const fs::path& dir, const SecretKey& key, 
       ManifestData same = m;
       same.created = old.value().data().created;
       if (!options.created && same == old.value().data()) {
-        BOOST_OUTCOME_TRY(b, finish(std::move(old).value(), hashes, piece_size));
+        BOOST_OUTCOME_TRY(b, finish(std::move(old).value(), content.files, content.piece_size));
         b.reused_manifest = true;
         return b;
       }
@@ -156,7 +164,7 @@ Result<VerifiedBundle> create_bundle(const fs::path& dir, const SecretKey& key, 
   BOOST_OUTCOME_TRY(write_file_atomic(manifest_file, envelope, 0644, Replace::allow));
   // Re-read through the verifier: what is on disk is what gets published.
   BOOST_OUTCOME_TRY(verified, verify_manifest(envelope, &m.publisher, diag));
-  return finish(std::move(verified), hashes, piece_size);
+  return finish(std::move(verified), content.files, content.piece_size);
 }
 
 Result<VerifiedBundle> verify_bundle(const fs::path& dir, const VerifyOptions& options, Diag* diag) {
@@ -193,18 +201,14 @@ Result<VerifiedBundle> verify_bundle(const fs::path& dir, const VerifyOptions& o
     ++j;
   }
 
-  std::vector<std::uint64_t> sizes;
-  for (const auto& f : want) sizes.push_back(f.size);
-  const int piece_size = swarm::choose_piece_size(sizes);
-  const int threads = thread_count(options.threads);
-  const auto inputs = hash_inputs(dir, disk);
-  BOOST_OUTCOME_TRY(hashes, swarm::hash_files(inputs, piece_size, threads, diag));
+  // `disk` now holds exactly the manifest's paths and sizes.
+  BOOST_OUTCOME_TRY(content, hash_content(dir, disk, options.threads, diag));
   for (std::size_t k = 0; k < want.size(); ++k) {
-    if (hashes[k].root != want[k].pieces_root) {
+    if (content.files[k].root != want[k].pieces_root) {
       return fail(errc::file_changed, diag, want[k].path.str(), "content differs from the signed hash");
     }
   }
-  return finish(std::move(manifest), hashes, piece_size);
+  return finish(std::move(manifest), content.files, content.piece_size);
 }
 
 }  // namespace tz::bundle

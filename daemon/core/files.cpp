@@ -18,21 +18,6 @@ boost::system::error_code last_error() {
   return {errno, boost::system::generic_category()};
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : m_fd(fd) {}
-  ~Fd() {
-    if (m_fd >= 0) ::close(m_fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return m_fd; }
-  int release() { return std::exchange(m_fd, -1); }
-
- private:
-  int m_fd;
-};
-
 bool write_all(int fd, std::span<const std::uint8_t> bytes) {
   while (!bytes.empty()) {
     const ssize_t n = ::write(fd, bytes.data(), bytes.size());
@@ -47,9 +32,14 @@ bool write_all(int fd, std::span<const std::uint8_t> bytes) {
 
 }  // namespace
 
+void UniqueFd::reset(int fd) noexcept {
+  if (m_fd >= 0) ::close(m_fd);
+  m_fd = fd;
+}
+
 Result<std::vector<std::uint8_t>> read_file_bounded(const std::filesystem::path& path,
                                                     std::uint64_t max_size) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (fd.get() < 0) {
     if (errno == ELOOP) return errc::not_regular_file;
     return last_error();
@@ -86,7 +76,7 @@ Result<std::vector<std::uint8_t>> read_file_bounded(const std::filesystem::path&
 }
 
 Result<void> sync_dir(const std::filesystem::path& dir) {
-  Fd fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0) return last_error();
   if (::fsync(fd.get()) != 0) return last_error();
   return success();
@@ -109,7 +99,7 @@ Result<void> write_file_atomic(const std::filesystem::path& path, std::span<cons
     if (raw < 0 && errno != EEXIST) return last_error();
   }
   if (raw < 0) return last_error();
-  Fd fd(raw);
+  UniqueFd fd(raw);
   const auto cleanup = [&] { ::unlink(tmp.c_str()); };
   if (!write_all(fd.get(), bytes) || ::fsync(fd.get()) != 0) {
     auto ec = last_error();

@@ -12,6 +12,27 @@
 
 namespace tz {
 
+// Owns a file descriptor and closes it on destruction. Not copyable.
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd = -1) noexcept : m_fd(fd) {}
+  ~UniqueFd() { reset(); }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  // Closes the current descriptor, if any, and owns `fd` instead.
+  void reset(int fd = -1) noexcept;
+  [[nodiscard]] int get() const noexcept { return m_fd; }
+  // Gives up ownership without closing.
+  [[nodiscard]] int release() noexcept {
+    const int fd = m_fd;
+    m_fd = -1;
+    return fd;
+  }
+
+ private:
+  int m_fd;
+};
+
 // Reads the whole regular file at `path`, refusing symlinks at the last
 // component. Fails with errc::oversized when it holds more than `max_size`
 // bytes (checked before reading and while reading), errc::not_regular_file,

@@ -102,22 +102,6 @@ struct Job {
   std::uint64_t pieces;
 };
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : m_fd(fd) {}
-  ~Fd() { reset(); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  void reset(int fd = -1) {
-    if (m_fd >= 0) ::close(m_fd);
-    m_fd = fd;
-  }
-  int get() const { return m_fd; }
-
- private:
-  int m_fd;
-};
-
 struct Shared {
   std::span<const HashInput> files;
   std::vector<FileHashes>& out;
@@ -162,7 +146,7 @@ void hash_run(RunArgs& r) {
 }
 
 void worker(Shared& s) {
-  Fd fd;
+  UniqueFd fd;
   std::size_t open_file = SIZE_MAX;
   PieceHasher ph;
   for (;;) {
