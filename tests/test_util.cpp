@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include "core/hex.h"
+
 #include <fstream>
 #include <random>
 
@@ -51,6 +53,24 @@ std::vector<std::string> list_tree(const std::filesystem::path& dir) {
     out.push_back(e.path().lexically_relative(dir).string());
   }
   std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::map<std::string, std::string> read_vector(const std::string& name) {
+  std::ifstream f(std::string(TZ_VECTORS_DIR) + "/" + name);
+  if (!f) throw std::runtime_error("missing vector file " + name);
+  std::map<std::string, std::string> v;
+  for (std::string line; std::getline(f, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto eq = line.find('=');
+    v[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  return v;
+}
+
+std::vector<std::uint8_t> unhex(const std::string& hex) {
+  std::vector<std::uint8_t> out;
+  if (!from_hex(hex, out)) throw std::runtime_error("bad hex in vector");
   return out;
 }
 

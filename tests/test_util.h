@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,10 @@ std::vector<std::uint8_t> read_bytes(const std::filesystem::path& p);
 std::string random_bytes(std::size_t n, std::uint32_t seed);
 // The key whose seed is 0x00 0x01 ... 0x1f (or bytes starting at `first`).
 SecretKey fixed_key(std::uint8_t first = 0);
+// Reads tests/vectors/NAME as key=value lines ('#' starts a comment).
+std::map<std::string, std::string> read_vector(const std::string& name);
+// Decodes hex or fails the test.
+std::vector<std::uint8_t> unhex(const std::string& hex);
 // Lists every entry below `dir` (relative paths), for "nothing left behind".
 std::vector<std::string> list_tree(const std::filesystem::path& dir);
 

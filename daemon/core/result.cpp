@@ -33,6 +33,8 @@ constexpr Entry kEntries[] = {
     {errc::unknown_version, "unknown_version", "manifest of an unknown version"},
     {errc::unsafe_path, "unsafe_path", "unsafe path"},
     {errc::too_many_files, "too_many_files", "too many files"},
+    {errc::malformed_head, "malformed_head", "malformed channel head"},
+    {errc::malformed_dht_item, "malformed_dht_item", "malformed DHT item"},
     {errc::no_manifest, "no_manifest", "no manifest: not a bundle folder"},
     {errc::file_missing, "file_missing", "file missing"},
     {errc::extra_file, "extra_file", "file not listed in the manifest"},

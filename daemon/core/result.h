@@ -57,6 +57,9 @@ enum class errc {
   bad_archive,            // unreadable tar, or entries out of the expected order
   destination_exists,     // import target already exists
   output_inside_bundle,   // an output file would land inside the bundle it describes
+  // Channels (appended: values keep their numbers).
+  malformed_head,         // signed, but not a valid channel head
+  malformed_dht_item,     // a DHT item value not of the documented form
 };
 
 const boost::system::error_category& tamizdat_category() noexcept;
