@@ -1,0 +1,183 @@
+#include "catalog/catalog.h"
+#include "test_util.h"
+
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+namespace tz::catalog {
+namespace {
+
+namespace fs = std::filesystem;
+
+VerifiedHead make_head(const SecretKey& key, std::uint64_t seq, std::size_t bundles = 1) {
+  HeadData h;
+  h.publisher = key.public_key();
+  h.seq = seq;
+  h.created = 1700000000;
+  for (std::size_t i = 0; i < bundles; ++i) {
+    HeadEntry e;
+    e.bundle_id.fill(static_cast<std::uint8_t>(i + 1));
+    e.title = "b";
+    e.size = 10;
+    h.bundles.push_back(e);
+  }
+  return verify_head(sign_head(h, key).value()).value();
+}
+
+BundleRow row(std::uint8_t n, const PublicKey& pub, std::int64_t added) {
+  BundleRow r;
+  r.id.fill(n);
+  r.info_hash_v1.fill(static_cast<std::uint8_t>(n + 1));
+  r.publisher = pub;
+  r.title = "Bundle " + std::to_string(n);
+  r.size = 1000 + n;
+  r.path = "/data/bundles/" + std::to_string(n);
+  r.added_at = added;
+  return r;
+}
+
+class CatalogTest : public ::testing::Test {
+ protected:
+  fs::path db() const { return m_tmp / "catalog.db"; }
+  Catalog open() {
+    auto c = Catalog::open(db());
+    EXPECT_TRUE(c) << c.error().message();
+    return std::move(c).value();
+  }
+  test::TempDir m_tmp;
+  SecretKey m_key = test::fixed_key();
+};
+
+TEST_F(CatalogTest, CreatesSchemaWithPrivateMode) {
+  Catalog c = open();
+  EXPECT_EQ(c.schema_version().value(), kSchemaVersion);
+  struct stat st {};
+  ASSERT_EQ(::stat(db().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(CatalogTest, FollowAndUnfollowPersistAcrossReopen) {
+  const PublicKey a = m_key.public_key(), b = test::fixed_key(3).public_key();
+  {
+    Catalog c = open();
+    ASSERT_TRUE(c.follow(a, 10));
+    ASSERT_TRUE(c.follow(b, 20));
+    ASSERT_TRUE(c.follow(a, 30));  // idempotent
+  }
+  Catalog c = open();
+  EXPECT_EQ(c.followed().value(), (std::vector<PublicKey>{a, b}));
+  EXPECT_TRUE(c.is_followed(a).value());
+  EXPECT_TRUE(c.unfollow(a).value());
+  EXPECT_FALSE(c.unfollow(a).value());
+  EXPECT_FALSE(c.is_followed(a).value());
+}
+
+TEST_F(CatalogTest, HeadsKeepSignedBytesAndRefuseLowerSeq) {
+  Catalog c = open();
+  const std::vector<std::uint8_t> sig(64, 7);
+  const auto h2 = make_head(m_key, 2);
+  ASSERT_TRUE(c.store_head(h2, sig, 100));
+  auto held = c.head(m_key.public_key()).value();
+  ASSERT_TRUE(held);
+  EXPECT_EQ(held->seq, 2u);
+  EXPECT_EQ(held->envelope, h2.envelope());
+  EXPECT_EQ(held->dht_signature, sig);
+  // What comes back verifies again as the same head.
+  EXPECT_EQ(verify_head(held->envelope).value().data(), h2.data());
+
+  EXPECT_EQ(c.store_head(make_head(m_key, 1), sig, 101).error(), catalog_errc::lower_seq);
+  ASSERT_TRUE(c.store_head(make_head(m_key, 3), {}, 102));
+  EXPECT_EQ(c.head(m_key.public_key()).value()->seq, 3u);
+  EXPECT_TRUE(c.head(m_key.public_key()).value()->dht_signature.empty());
+  EXPECT_FALSE(c.head(test::fixed_key(5).public_key()).value());
+}
+
+TEST_F(CatalogTest, EquivocationEvidenceIsKept) {
+  Catalog c = open();
+  const auto a = make_head(m_key, 4, 1), b = make_head(m_key, 4, 2);
+  ASSERT_TRUE(c.record_equivocation(m_key.public_key(), 4, a.envelope(), b.envelope(), 1));
+  ASSERT_TRUE(c.record_equivocation(m_key.public_key(), 4, a.envelope(), b.envelope(), 2));  // same pair once
+  EXPECT_EQ(c.equivocations(m_key.public_key()).value(), 1u);
+}
+
+TEST_F(CatalogTest, BundlesRoundTripAndChangeState) {
+  Catalog c = open();
+  const PublicKey a = m_key.public_key(), b = test::fixed_key(3).public_key();
+  ASSERT_TRUE(c.upsert_bundle(row(1, a, 5)));
+  ASSERT_TRUE(c.upsert_bundle(row(2, b, 6)));
+  ASSERT_TRUE(c.upsert_bundle(row(3, a, 7)));
+  EXPECT_EQ(c.bundle(row(1, a, 5).id).value(), row(1, a, 5));
+  EXPECT_EQ(c.bundles().value().size(), 3u);
+  const auto of_a = c.bundles(a).value();
+  ASSERT_EQ(of_a.size(), 2u);
+  EXPECT_EQ(of_a[0].id, row(1, a, 5).id);
+  EXPECT_EQ(of_a[1].id, row(3, a, 7).id);
+
+  ASSERT_TRUE(c.set_state(row(1, a, 5).id, BundleState::verified));
+  EXPECT_EQ(c.bundle(row(1, a, 5).id).value()->state, BundleState::verified);
+  Sha256 missing{};
+  missing.fill(9);
+  EXPECT_EQ(c.set_state(missing, BundleState::failed).error(), catalog_errc::not_found);
+  EXPECT_FALSE(c.bundle(missing).value());
+
+  BundleRow moved = row(2, b, 6);
+  moved.path = "/elsewhere";
+  ASSERT_TRUE(c.upsert_bundle(moved));
+  EXPECT_EQ(c.bundle(moved.id).value()->path, "/elsewhere");
+  EXPECT_EQ(c.bundles().value().size(), 3u);
+}
+
+TEST_F(CatalogTest, RejectionsAreCountedByReason) {
+  Catalog c = open();
+  ASSERT_TRUE(c.count_rejection("bad_signature"));
+  ASSERT_TRUE(c.count_rejection("bad_signature", 2));
+  ASSERT_TRUE(c.count_rejection("rollback"));
+  const auto r = c.rejections().value();
+  EXPECT_EQ(r.at("bad_signature"), 3u);
+  EXPECT_EQ(r.at("rollback"), 1u);
+}
+
+TEST_F(CatalogTest, FailedTransactionChangesNothing) {
+  Catalog c = open();
+  auto r = c.transaction([&]() -> Result<void> {
+    BOOST_OUTCOME_TRY(c.follow(m_key.public_key(), 1));
+    BOOST_OUTCOME_TRY(c.upsert_bundle(row(1, m_key.public_key(), 1)));
+    return catalog_errc::not_found;  // something later fails
+  });
+  EXPECT_FALSE(r);
+  EXPECT_TRUE(c.followed().value().empty());
+  EXPECT_TRUE(c.bundles().value().empty());
+  ASSERT_TRUE(c.transaction([&]() -> Result<void> { return c.follow(m_key.public_key(), 1); }));
+  EXPECT_EQ(c.followed().value().size(), 1u);
+}
+
+TEST_F(CatalogTest, CorruptFileIsRefusedAndLeftAlone) {
+  test::write_file(db(), std::string(8192, 'x'));
+  auto c = Catalog::open(db());
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().category(), sqlite_category());
+  EXPECT_EQ(test::read_bytes(db()), std::vector<std::uint8_t>(8192, 'x'));
+}
+
+TEST_F(CatalogTest, NewerSchemaIsRefused) {
+  { Catalog c = open(); }
+  // Pretend a newer Tamizdat wrote it (with another SQLite client).
+  std::string cmd = "/usr/bin/python3 -c \"import sqlite3; c=sqlite3.connect('" + db().string() +
+                    "'); c.execute('PRAGMA user_version = 99'); c.commit()\"";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  auto c = Catalog::open(db());
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error(), catalog_errc::newer_schema);
+}
+
+TEST_F(CatalogTest, SurvivesManyReopens) {
+  for (int i = 0; i < 20; ++i) {
+    Catalog c = open();
+    ASSERT_TRUE(c.upsert_bundle(row(static_cast<std::uint8_t>(i), m_key.public_key(), i)));
+  }
+  EXPECT_EQ(open().bundles().value().size(), 20u);
+}
+
+}  // namespace
+}  // namespace tz::catalog
