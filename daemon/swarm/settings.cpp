@@ -1,0 +1,83 @@
+#include "swarm/settings.h"
+
+#include <libtorrent/alert.hpp>
+#include <libtorrent/session.hpp>
+
+namespace tz::swarm {
+namespace {
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) {
+    if (!s.empty()) s += ',';
+    s += x;
+  }
+  return s;
+}
+
+}  // namespace
+
+lt::settings_pack make_settings(const SwarmOptions& o) {
+  // Start from libtorrent's seeding profile: larger buffers and caches.
+  lt::settings_pack p = lt::high_performance_seed();
+  using sp = lt::settings_pack;
+
+  p.set_str(sp::listen_interfaces, o.listen);
+  // Peer fingerprint and user agent stay libtorrent's own: a Tamizdat node
+  // looks like any other libtorrent-based client (qBittorrent, Deluge) to a
+  // network observer, instead of announcing what it is.
+
+  // --- hardening ---
+  p.set_bool(sp::ssrf_mitigation, true);              // no peer may make us fetch local URLs
+  p.set_bool(sp::no_connect_privileged_ports, true);  // no dialling below 1024 on a peer's say-so
+  p.set_bool(sp::validate_https_trackers, true);
+  p.set_int(sp::max_metadata_size, 32 * 1024 * 1024);  // bounded torrent metadata from peers
+  p.set_bool(sp::enable_lsd, o.lan);
+  p.set_bool(sp::enable_upnp, false);    // do not tell the router (or the LAN) we run a BitTorrent node
+  p.set_bool(sp::enable_natpmp, false);
+  p.set_int(sp::out_enc_policy, o.force_encryption ? sp::pe_forced : sp::pe_enabled);
+  p.set_int(sp::in_enc_policy, o.force_encryption ? sp::pe_forced : sp::pe_enabled);
+  p.set_int(sp::allowed_enc_level, o.force_encryption ? sp::pe_rc4 : sp::pe_both);
+  if (o.socks5_proxy) {
+    const auto colon = o.socks5_proxy->rfind(':');
+    p.set_int(sp::proxy_type, sp::socks5);
+    p.set_str(sp::proxy_hostname, o.socks5_proxy->substr(0, colon));
+    p.set_int(sp::proxy_port, colon == std::string::npos ? 1080 : std::stoi(o.socks5_proxy->substr(colon + 1)));
+    p.set_bool(sp::proxy_hostnames, true);
+    p.set_bool(sp::proxy_peer_connections, true);
+    p.set_bool(sp::proxy_tracker_connections, true);
+  }
+
+  // --- DHT ---
+  p.set_bool(sp::enable_dht, true);
+  std::vector<std::string> nodes = o.bootstrap;
+  if (o.public_dht) nodes.emplace_back(kPublicRouters);
+  p.set_str(sp::dht_bootstrap_nodes, join(nodes));
+  if (o.private_dht) {
+    p.set_bool(sp::dht_restrict_routing_ips, false);
+    p.set_bool(sp::dht_restrict_search_ips, false);
+    p.set_bool(sp::dht_enforce_node_id, false);
+    p.set_bool(sp::dht_prefer_verified_node_ids, false);
+    p.set_bool(sp::allow_multiple_connections_per_ip, true);
+  }
+
+  // --- throughput (measured; see docs/benchmarks.md and DESIGN) ---
+  // Outgoing connections use TCP: libtorrent's uTP stalls on loopback and
+  // LANs where the kernel caps UDP buffers. Incoming uTP is still accepted.
+  p.set_bool(sp::enable_outgoing_utp, false);
+  p.set_int(sp::send_buffer_watermark, 8 * 1024 * 1024);
+  p.set_int(sp::send_buffer_low_watermark, 1024 * 1024);
+  p.set_int(sp::send_buffer_watermark_factor, 200);
+  p.set_int(sp::max_queued_disk_bytes, 16 * 1024 * 1024);
+  p.set_int(sp::request_queue_time, 10);
+  p.set_int(sp::max_out_request_queue, 2000);
+  p.set_int(sp::aio_threads, 4);
+  p.set_int(sp::hashing_threads, 2);
+
+  p.set_int(sp::alert_mask, static_cast<int>(lt::alert_category::error | lt::alert_category::status |
+                                             lt::alert_category::storage | lt::alert_category::dht |
+                                             lt::alert_category::peer | lt::alert_category::port_mapping));
+  return p;
+}
+
+}  // namespace tz::swarm
