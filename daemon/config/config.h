@@ -1,0 +1,180 @@
+// The settings of `tamizdatd`: one Settings value built in three steps by the
+// caller, later steps winning: defaults() (from the environment), then a TOML
+// file (load_file / apply_toml), then each command-line flag (apply_flag).
+// The file and the flags name the same settings (TOML `data_dir` is flag
+// `--data-dir`); docs/operator-guide.md ("Configuration") lists them all.
+//
+// A config file and flags are input from outside: every key is known, every
+// value has the expected type and is in range, every size is bounded before
+// use. The first problem stops start-up with a ConfigError naming the key or
+// flag and the bad value; nothing is half-applied (the functions return a new
+// Settings or an error, never both).
+//
+// Pure: no global state. Only current_environment() and defaults() without an
+// argument read the process environment; load_file reads one file. Safe from
+// any thread. Exceptions from the TOML parser are caught inside.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace tz::config {
+
+// Limits on what a config file or flag may hold.
+inline constexpr std::size_t kMaxConfigBytes = 1024 * 1024;  // whole TOML file
+inline constexpr std::size_t kMaxListEntries = 64;           // bootstrap, peers
+inline constexpr std::size_t kMaxStringBytes = 1024;         // any string value
+inline constexpr std::chrono::seconds kMinPollInterval{10};
+inline constexpr std::chrono::seconds kMaxPollInterval{24 * 60 * 60};
+
+inline constexpr std::uint16_t kDefaultListenPort = 6881;
+inline constexpr std::uint16_t kDefaultGatewayPort = 8733;
+
+// A network endpoint. `host` is an IPv4 literal ("192.0.2.1"), an IPv6
+// literal without brackets ("::1"), or a DNS name ("router.example.org");
+// parse_endpoint is the checked way to make one from text.
+struct Endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+
+  bool operator==(const Endpoint&) const = default;
+};
+
+enum class LogLevel { error, warn, info, debug };
+
+struct Settings {
+  // The node's folder (keys, catalogue, bundles). Absolute, except when a
+  // relative `--data-dir` was given: that is relative to the working folder
+  // the daemon starts in. Empty when the environment gave no default (no
+  // HOME): validate() then refuses the settings.
+  std::filesystem::path data_dir;
+  // BitTorrent (TCP, uTP) and DHT listen address; an IP literal, not a name.
+  Endpoint listen{"0.0.0.0", kDefaultListenPort};
+  // DHT bootstrap nodes, added to the public routers unless `public_dht` is
+  // false. At most kMaxListEntries.
+  std::vector<Endpoint> bootstrap;
+  // Peers to connect to directly. At most kMaxListEntries.
+  std::vector<Endpoint> peers;
+  // False: no public bootstrap routers (a private or LAN DHT).
+  bool public_dht = true;
+  LogLevel log_level = LogLevel::info;
+  // Local Service Discovery. Off by default: it tells everyone on the LAN
+  // which bundles this node holds.
+  bool lan = false;
+  // Refuse peer connections that do not use protocol encryption.
+  bool force_encryption = false;
+  // SOCKS5 proxy for peer connections and name lookups (Tor: 127.0.0.1:9050).
+  std::optional<Endpoint> socks5_proxy;
+  // How often followed channels are polled; kMinPollInterval..kMaxPollInterval.
+  std::chrono::seconds poll_interval{300};
+  // HTTP gateway listen address (an IP literal), or nullopt when disabled.
+  std::optional<Endpoint> gateway{Endpoint{"127.0.0.1", kDefaultGatewayPort}};
+
+  bool operator==(const Settings&) const = default;
+};
+
+// Why a config file or a flag was refused.
+struct ConfigError {
+  // The TOML key ("listen") or flag ("--bootstrap") at fault; empty when the
+  // problem is the file as a whole (missing, too large, not valid TOML).
+  std::string key;
+  // One sentence ready to print: the line (TOML, when known), the key and the
+  // bad value, e.g. `line 3: listen: port 70000 is out of range 1..65535 in
+  // "0.0.0.0:70000"`. Bytes from the input are shown escaped and shortened.
+  std::string message;
+  // 1-based line in the TOML text, or 0 (flags, or line not known).
+  std::uint32_t line = 0;
+};
+
+// Settings, or the first problem found.
+using SettingsOrError = std::variant<Settings, ConfigError>;
+
+// What the settings take from the process environment. Empty means unset.
+struct Environment {
+  std::string home;           // $HOME, for the default data dir and "~/" paths
+  std::string xdg_data_home;  // $XDG_DATA_HOME, for the default data dir
+};
+
+// Reads HOME and XDG_DATA_HOME. The only function here that reads global state
+// (with defaults() without an argument).
+[[nodiscard]] Environment current_environment();
+
+// The default settings. data_dir is $XDG_DATA_HOME/tamizdat/node when that is
+// an absolute path (the XDG rule: a relative one is ignored), else
+// $HOME/.local/share/tamizdat/node when HOME is absolute, else empty.
+[[nodiscard]] Settings defaults(const Environment& env);
+// The same with current_environment().
+[[nodiscard]] Settings defaults();
+
+// Parses "host:port" or "[ipv6]:port". The port is decimal, 1..65535. The
+// host is an IPv4 literal, a DNS name (letters, digits, '-', '_', dot-separated
+// labels of 1..63 bytes, 253 bytes in all; a name of only digits and dots must
+// be a valid IPv4 literal), or between brackets an IPv6 literal (no zone
+// index). An unbracketed IPv6 literal is refused as ambiguous. Fails (nullopt)
+// on anything else, including text over kMaxStringBytes; when `why` is given
+// it gets a short phrase saying what was wrong ("no port", "empty host"...).
+[[nodiscard]] std::optional<Endpoint> parse_endpoint(std::string_view text,
+                                                     std::string* why = nullptr);
+
+// True when `host` is an IPv4 or IPv6 literal (no brackets).
+[[nodiscard]] bool is_ip_literal(std::string_view host);
+
+// "host:port", with brackets around an IPv6 host ("[::1]:6881"); parses back
+// with parse_endpoint.
+[[nodiscard]] std::string to_string(const Endpoint& e);
+
+// "error", "warn", "info" or "debug" (lower case only); nullopt otherwise.
+[[nodiscard]] std::optional<LogLevel> parse_log_level(std::string_view text);
+[[nodiscard]] std::string_view to_string(LogLevel level);
+
+// Applies the TOML document `toml_text` on top of `base` and returns the
+// result; keys absent from the text keep their value from `base`, arrays
+// (bootstrap, peers) replace the ones in `base`. Keys and types:
+//   data_dir string (absolute, or "~/..." expanded with env.home),
+//   listen, socks5_proxy string "HOST:PORT" (listen: IP literal),
+//   bootstrap, peers array of "HOST:PORT" strings,
+//   public_dht, lan, force_encryption boolean,
+//   log_level string, poll_interval integer seconds,
+//   gateway string "IP:PORT" or false.
+// Fails with a ConfigError when the text is over kMaxConfigBytes or not valid
+// TOML (key empty, message with the parser's line and reason), or for the
+// first (in file order) unknown key, table where a value belongs, value of the
+// wrong type, or bad value (key set, line from the document).
+[[nodiscard]] SettingsOrError apply_toml(Settings base, std::string_view toml_text,
+                                         const Environment& env);
+
+// Reads `file` (at most kMaxConfigBytes, a regular file, no symlink as the
+// last component) and applies it with apply_toml. Fails with a ConfigError
+// (key empty) when the file is missing, unreadable, not a regular file or too
+// large, or with apply_toml's error; each message starts with the file name.
+// Blocking: call before the daemon's io thread starts.
+[[nodiscard]] SettingsOrError load_file(Settings base, const std::filesystem::path& file,
+                                        const Environment& env);
+
+// Applies one command-line flag on top of `base`. `flag` includes the leading
+// "--"; `value` is its argument, which must be empty for the switches.
+//   --data-dir DIR        (absolute, "~/..." expanded with env.home, or relative)
+//   --listen IP:PORT      --gateway IP:PORT     --no-gateway
+//   --bootstrap HOST:PORT (appends)             --peer HOST:PORT (appends)
+//   --socks5 HOST:PORT    --log-level LEVEL     --poll-interval SECONDS
+//   --no-public-dht       --lan                 --force-encryption
+// `--config FILE` is not a setting: the caller reads it to call load_file, and
+// here it is an unknown flag. Fails with a ConfigError whose key is `flag` for
+// an unknown flag, a switch given a value, a flag needing a value given none,
+// a bad value, or a list grown past kMaxListEntries.
+[[nodiscard]] SettingsOrError apply_flag(Settings base, std::string_view flag,
+                                         std::string_view value, const Environment& env);
+
+// Checks what only the merged settings can show: data_dir is set (key
+// "data_dir"), and the gateway does not take the listen port on the same or a
+// wildcard address (key "gateway"). Returns the first problem, or nullopt.
+[[nodiscard]] std::optional<ConfigError> validate(const Settings& s);
+
+}  // namespace tz::config

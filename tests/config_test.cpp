@@ -1,0 +1,623 @@
+#include "config/config.h"
+#include "test_util.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <variant>
+
+namespace tz::config {
+namespace {
+
+const Environment kEnv{"/home/ada", ""};
+
+Settings base() { return defaults(kEnv); }
+
+// The settings, or fails the test with the error's message.
+Settings ok(const SettingsOrError& r) {
+  if (const auto* e = std::get_if<ConfigError>(&r)) {
+    ADD_FAILURE() << "unexpected error: key=" << e->key << " message=" << e->message;
+    return {};
+  }
+  return std::get<Settings>(r);
+}
+
+// The error, or fails the test.
+ConfigError err(const SettingsOrError& r) {
+  if (const auto* e = std::get_if<ConfigError>(&r)) return *e;
+  ADD_FAILURE() << "expected an error, got settings";
+  return {};
+}
+
+ConfigError toml_err(std::string_view text) { return err(apply_toml(base(), text, kEnv)); }
+
+bool contains(const std::string& haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// ---- parse_endpoint --------------------------------------------------------
+
+TEST(ParseEndpoint, AcceptsIpv4NameAndBracketedIpv6) {
+  EXPECT_EQ(parse_endpoint("192.0.2.1:6881"), (Endpoint{"192.0.2.1", 6881}));
+  EXPECT_EQ(parse_endpoint("router.example.org:25401"), (Endpoint{"router.example.org", 25401}));
+  EXPECT_EQ(parse_endpoint("localhost:1"), (Endpoint{"localhost", 1}));
+  EXPECT_EQ(parse_endpoint("my_host-2.lan:65535"), (Endpoint{"my_host-2.lan", 65535}));
+  EXPECT_EQ(parse_endpoint("[::1]:6881"), (Endpoint{"::1", 6881}));
+  EXPECT_EQ(parse_endpoint("[2001:db8::7]:80"), (Endpoint{"2001:db8::7", 80}));
+  EXPECT_EQ(parse_endpoint("[::ffff:192.0.2.1]:80"), (Endpoint{"::ffff:192.0.2.1", 80}));
+}
+
+TEST(ParseEndpoint, RoundTripsThroughToString) {
+  for (const char* text : {"192.0.2.1:6881", "[::1]:6881", "[2001:db8::7]:80", "host.example:9050"}) {
+    const auto e = parse_endpoint(text);
+    ASSERT_TRUE(e) << text;
+    EXPECT_EQ(to_string(*e), text);
+    EXPECT_EQ(parse_endpoint(to_string(*e)), e);
+  }
+}
+
+TEST(ParseEndpoint, RefusesMissingPort) {
+  std::string why;
+  EXPECT_FALSE(parse_endpoint("192.0.2.1", &why));
+  EXPECT_EQ(why, "no port");
+  EXPECT_FALSE(parse_endpoint("192.0.2.1:", &why));
+  EXPECT_EQ(why, "no port");
+  EXPECT_FALSE(parse_endpoint("[::1]", &why));
+  EXPECT_EQ(why, "no port");
+  EXPECT_FALSE(parse_endpoint("[::1]6881", &why));
+  EXPECT_EQ(why, "no port");
+}
+
+TEST(ParseEndpoint, RefusesBadPorts) {
+  for (const char* text : {"h:0", "h:70000", "h:65536", "h:abc", "h:-1", "h:+80", "h:80x", "h:123456",
+                           "[::1]:0", "[::1]:99999"}) {
+    std::string why;
+    EXPECT_FALSE(parse_endpoint(text, &why)) << text;
+    EXPECT_EQ(why, "port must be a number 1..65535") << text;
+  }
+}
+
+TEST(ParseEndpoint, RefusesEmptyHost) {
+  std::string why;
+  EXPECT_FALSE(parse_endpoint(":6881", &why));
+  EXPECT_EQ(why, "empty host");
+  EXPECT_FALSE(parse_endpoint("[]:6881", &why));
+  EXPECT_EQ(why, "empty host");
+  EXPECT_FALSE(parse_endpoint("", &why));
+}
+
+TEST(ParseEndpoint, RefusesSpacesAndControlCharacters) {
+  std::string why;
+  EXPECT_FALSE(parse_endpoint("my host:6881", &why));
+  EXPECT_EQ(why, "space");
+  EXPECT_FALSE(parse_endpoint(" host:6881", &why));
+  EXPECT_FALSE(parse_endpoint("host:6881 ", &why));
+  EXPECT_FALSE(parse_endpoint(std::string_view("host\0x:6881", 11), &why));
+  EXPECT_EQ(why, "control character");
+  EXPECT_FALSE(parse_endpoint("host\n:6881", &why));
+  EXPECT_FALSE(parse_endpoint("h\x1b[2J:6881", &why));
+}
+
+TEST(ParseEndpoint, RefusesUnbracketedAndInvalidIpv6) {
+  std::string why;
+  EXPECT_FALSE(parse_endpoint("::1:6881", &why));
+  EXPECT_TRUE(contains(why, "brackets")) << why;
+  EXPECT_FALSE(parse_endpoint("[::g]:6881", &why));
+  EXPECT_FALSE(parse_endpoint("[192.0.2.1]:6881", &why));
+  EXPECT_FALSE(parse_endpoint("[fe80::1%eth0]:6881", &why));
+  EXPECT_FALSE(parse_endpoint("[::1:6881", &why));
+}
+
+TEST(ParseEndpoint, RefusesMalformedNames) {
+  for (const char* text : {"a..b:1", ".a:1", "a.:1", "-a:1", "a-:1", "a/b:1", "a@b:1", "h\xc3\xa9:1",
+                           // Numbers that inet_aton would read, but that are not dotted quads.
+                           "127.1:80", "999.1.1.1:80", "0x7f.0.0.1:80", "2130706433:80", "1.2.3.4.5:80"}) {
+    EXPECT_FALSE(parse_endpoint(text)) << text;
+  }
+  EXPECT_FALSE(parse_endpoint(std::string(64, 'a') + ".example:1"));
+  EXPECT_TRUE(parse_endpoint(std::string(63, 'a') + ".example:1"));
+  std::string long_name;
+  while (long_name.size() < 254) long_name += "abcdefghi.";
+  EXPECT_FALSE(parse_endpoint(long_name + "x:1"));
+}
+
+TEST(ParseEndpoint, RefusesOversizedText) {
+  std::string why;
+  EXPECT_FALSE(parse_endpoint(std::string(2000, 'a') + ":1", &why));
+  EXPECT_TRUE(contains(why, "1024")) << why;
+}
+
+TEST(ParseLogLevel, KnowsTheFourLevelsInLowerCase) {
+  EXPECT_EQ(parse_log_level("error"), LogLevel::error);
+  EXPECT_EQ(parse_log_level("warn"), LogLevel::warn);
+  EXPECT_EQ(parse_log_level("info"), LogLevel::info);
+  EXPECT_EQ(parse_log_level("debug"), LogLevel::debug);
+  EXPECT_FALSE(parse_log_level("INFO"));
+  EXPECT_FALSE(parse_log_level("verbose"));
+  EXPECT_FALSE(parse_log_level(""));
+  for (auto l : {LogLevel::error, LogLevel::warn, LogLevel::info, LogLevel::debug}) {
+    EXPECT_EQ(parse_log_level(to_string(l)), l);
+  }
+}
+
+// ---- defaults --------------------------------------------------------------
+
+TEST(Defaults, DataDirFromXdgDataHomeThenHome) {
+  EXPECT_EQ(defaults(Environment{"/home/ada", "/data/xdg"}).data_dir,
+            std::filesystem::path("/data/xdg/tamizdat/node"));
+  EXPECT_EQ(defaults(Environment{"/home/ada", ""}).data_dir,
+            std::filesystem::path("/home/ada/.local/share/tamizdat/node"));
+  // A relative XDG_DATA_HOME is invalid by the XDG rules and ignored.
+  EXPECT_EQ(defaults(Environment{"/home/ada", "rel/xdg"}).data_dir,
+            std::filesystem::path("/home/ada/.local/share/tamizdat/node"));
+  EXPECT_TRUE(defaults(Environment{"", ""}).data_dir.empty());
+  EXPECT_TRUE(defaults(Environment{"relative", ""}).data_dir.empty());
+}
+
+TEST(Defaults, NetworkDefaults) {
+  const Settings s = base();
+  EXPECT_EQ(s.listen, (Endpoint{"0.0.0.0", 6881}));
+  EXPECT_TRUE(s.bootstrap.empty());
+  EXPECT_TRUE(s.peers.empty());
+  EXPECT_TRUE(s.public_dht);
+  EXPECT_EQ(s.log_level, LogLevel::info);
+  EXPECT_FALSE(s.lan);
+  EXPECT_FALSE(s.force_encryption);
+  EXPECT_FALSE(s.socks5_proxy);
+  EXPECT_EQ(s.poll_interval, std::chrono::seconds(300));
+  EXPECT_EQ(s.gateway, (Endpoint{"127.0.0.1", 8733}));
+  EXPECT_FALSE(validate(s));
+}
+
+// ---- apply_toml: valid -------------------------------------------------------
+
+constexpr const char* kFullFile = R"(# every setting
+data_dir = "/srv/tamizdat"
+listen = "[::]:7000"
+bootstrap = ["dht.example.org:6881", "192.0.2.7:6881"]
+peers = ["[2001:db8::1]:6881"]
+public_dht = false
+log_level = "debug"
+lan = true
+force_encryption = true
+socks5_proxy = "127.0.0.1:9050"
+poll_interval = 60
+gateway = "127.0.0.1:8080"
+)";
+
+TEST(ApplyToml, ReadsAFullValidFile) {
+  const Settings s = ok(apply_toml(base(), kFullFile, kEnv));
+  EXPECT_EQ(s.data_dir, std::filesystem::path("/srv/tamizdat"));
+  EXPECT_EQ(s.listen, (Endpoint{"::", 7000}));
+  ASSERT_EQ(s.bootstrap.size(), 2u);
+  EXPECT_EQ(s.bootstrap[0], (Endpoint{"dht.example.org", 6881}));
+  EXPECT_EQ(s.bootstrap[1], (Endpoint{"192.0.2.7", 6881}));
+  ASSERT_EQ(s.peers.size(), 1u);
+  EXPECT_EQ(s.peers[0], (Endpoint{"2001:db8::1", 6881}));
+  EXPECT_FALSE(s.public_dht);
+  EXPECT_EQ(s.log_level, LogLevel::debug);
+  EXPECT_TRUE(s.lan);
+  EXPECT_TRUE(s.force_encryption);
+  EXPECT_EQ(s.socks5_proxy, (Endpoint{"127.0.0.1", 9050}));
+  EXPECT_EQ(s.poll_interval, std::chrono::seconds(60));
+  EXPECT_EQ(s.gateway, (Endpoint{"127.0.0.1", 8080}));
+  EXPECT_FALSE(validate(s));
+}
+
+TEST(ApplyToml, EmptyTextKeepsTheBase) {
+  EXPECT_EQ(ok(apply_toml(base(), "", kEnv)), base());
+  EXPECT_EQ(ok(apply_toml(base(), "# only a comment\n\n", kEnv)), base());
+}
+
+TEST(ApplyToml, AbsentKeysKeepTheBaseAndArraysReplaceIt) {
+  Settings b = base();
+  b.bootstrap = {Endpoint{"old.example", 1}};
+  b.lan = true;
+  const Settings s = ok(apply_toml(b, "bootstrap = [\"new.example:2\"]\nlog_level = \"warn\"\n", kEnv));
+  ASSERT_EQ(s.bootstrap.size(), 1u);
+  EXPECT_EQ(s.bootstrap[0], (Endpoint{"new.example", 2}));
+  EXPECT_TRUE(s.lan);
+  EXPECT_EQ(s.log_level, LogLevel::warn);
+  EXPECT_TRUE(ok(apply_toml(b, "bootstrap = []", kEnv)).bootstrap.empty());
+}
+
+TEST(ApplyToml, GatewayFalseDisablesIt) {
+  EXPECT_FALSE(ok(apply_toml(base(), "gateway = false", kEnv)).gateway);
+}
+
+TEST(ApplyToml, DataDirTildeExpandsFromHome) {
+  EXPECT_EQ(ok(apply_toml(base(), "data_dir = \"~/mirror\"", kEnv)).data_dir,
+            std::filesystem::path("/home/ada/mirror"));
+}
+
+TEST(ApplyToml, AcceptsExactly64BootstrapEntries) {
+  std::string text = "bootstrap = [";
+  for (int i = 0; i < 64; ++i) text += "\"node" + std::to_string(i) + ".example:6881\",";
+  text += "]";
+  EXPECT_EQ(ok(apply_toml(base(), text, kEnv)).bootstrap.size(), 64u);
+}
+
+// ---- apply_toml: hostile ---------------------------------------------------
+
+TEST(ApplyToml, UnknownKeyIsNamedWithItsLine) {
+  const auto e = toml_err("lan = true\nlisten_port = 6881\n");
+  EXPECT_EQ(e.key, "listen_port");
+  EXPECT_EQ(e.line, 2u);
+  EXPECT_TRUE(contains(e.message, "line 2: listen_port: unknown key")) << e.message;
+}
+
+TEST(ApplyToml, UnknownKeyWithAFlagSpellingSuggestsTheKey) {
+  const auto e = toml_err("data-dir = \"/x\"");
+  EXPECT_EQ(e.key, "data-dir");
+  EXPECT_TRUE(contains(e.message, "did you mean data_dir?")) << e.message;
+  EXPECT_TRUE(contains(toml_err("peer = []").message, "did you mean peers?"));
+  EXPECT_TRUE(contains(toml_err("socks5 = \"h:1\"").message, "did you mean socks5_proxy?"));
+  EXPECT_TRUE(contains(toml_err("no-public-dht = true").message, "did you mean public_dht?"));
+  EXPECT_FALSE(contains(toml_err("colour = 1").message, "did you mean"));
+}
+
+TEST(ApplyToml, WrongTypeForListen) {
+  const auto e = toml_err("\nlisten = 5\n");
+  EXPECT_EQ(e.key, "listen");
+  EXPECT_EQ(e.line, 2u);
+  EXPECT_TRUE(contains(e.message, "expected a string \"IP:PORT\", found an integer (5)")) << e.message;
+}
+
+TEST(ApplyToml, WrongTypesForOtherKeys) {
+  EXPECT_EQ(toml_err("lan = \"yes\"").key, "lan");
+  EXPECT_EQ(toml_err("public_dht = 1").key, "public_dht");
+  EXPECT_EQ(toml_err("force_encryption = \"true\"").key, "force_encryption");
+  EXPECT_EQ(toml_err("bootstrap = \"a.example:1\"").key, "bootstrap");
+  EXPECT_EQ(toml_err("peers = [1]").key, "peers");
+  EXPECT_EQ(toml_err("data_dir = 1979-05-27").key, "data_dir");
+  EXPECT_EQ(toml_err("log_level = 3").key, "log_level");
+  EXPECT_EQ(toml_err("socks5_proxy = true").key, "socks5_proxy");
+  const auto e = toml_err("poll_interval = 60.5");
+  EXPECT_EQ(e.key, "poll_interval");
+  EXPECT_TRUE(contains(e.message, "found a floating-point number (60.5)")) << e.message;
+}
+
+TEST(ApplyToml, PortZeroIsRefused) {
+  const auto e = toml_err("listen = \"0.0.0.0:0\"");
+  EXPECT_EQ(e.key, "listen");
+  EXPECT_TRUE(contains(e.message, "\"0.0.0.0:0\"")) << e.message;
+  EXPECT_TRUE(contains(e.message, "1..65535")) << e.message;
+}
+
+TEST(ApplyToml, PortAbove65535IsRefused) {
+  const auto e = toml_err("listen = \"0.0.0.0:70000\"");
+  EXPECT_EQ(e.key, "listen");
+  EXPECT_TRUE(contains(e.message, "\"0.0.0.0:70000\"")) << e.message;
+}
+
+TEST(ApplyToml, NonNumericPortIsRefused) {
+  const auto e = toml_err("socks5_proxy = \"127.0.0.1:abc\"");
+  EXPECT_EQ(e.key, "socks5_proxy");
+  EXPECT_TRUE(contains(e.message, "\"127.0.0.1:abc\"")) << e.message;
+}
+
+TEST(ApplyToml, EndpointWithoutPortIsRefused) {
+  const auto e = toml_err("bootstrap = [\"a.example:1\",\n  \"b.example\"]");
+  EXPECT_EQ(e.key, "bootstrap");
+  EXPECT_EQ(e.line, 2u);
+  EXPECT_TRUE(contains(e.message, "line 2: bootstrap[1]: \"b.example\" is not HOST:PORT (no port)"))
+      << e.message;
+}
+
+TEST(ApplyToml, EndpointWithEmptyHostIsRefused) {
+  const auto e = toml_err("peers = [\":6881\"]");
+  EXPECT_EQ(e.key, "peers");
+  EXPECT_TRUE(contains(e.message, "empty host")) << e.message;
+}
+
+TEST(ApplyToml, EndpointWithSpacesIsRefused) {
+  const auto e = toml_err("peers = [\"my peer:6881\"]");
+  EXPECT_EQ(e.key, "peers");
+  EXPECT_TRUE(contains(e.message, "\"my peer:6881\"")) << e.message;
+}
+
+TEST(ApplyToml, ListenAndGatewayMustBeIpLiterals) {
+  EXPECT_EQ(toml_err("listen = \"localhost:6881\"").key, "listen");
+  const auto e = toml_err("gateway = \"gw.example:80\"");
+  EXPECT_EQ(e.key, "gateway");
+  EXPECT_TRUE(contains(e.message, "IP address, not a name")) << e.message;
+}
+
+TEST(ApplyToml, GatewayTrueIsRefused) {
+  const auto e = toml_err("gateway = true");
+  EXPECT_EQ(e.key, "gateway");
+  EXPECT_TRUE(contains(e.message, "found true")) << e.message;
+}
+
+TEST(ApplyToml, TooManyBootstrapEntries) {
+  std::string text = "bootstrap = [";
+  for (int i = 0; i < 65; ++i) text += "\"node" + std::to_string(i) + ".example:6881\",";
+  text += "]";
+  const auto e = toml_err(text);
+  EXPECT_EQ(e.key, "bootstrap");
+  EXPECT_TRUE(contains(e.message, "65 entries, at most 64")) << e.message;
+}
+
+TEST(ApplyToml, PollIntervalOutOfRange) {
+  for (const char* text : {"poll_interval = 9", "poll_interval = 86401", "poll_interval = 0",
+                           "poll_interval = -300", "poll_interval = 9223372036854775807"}) {
+    const auto e = toml_err(text);
+    EXPECT_EQ(e.key, "poll_interval") << text;
+    EXPECT_TRUE(contains(e.message, "out of range 10..86400")) << e.message;
+  }
+  EXPECT_EQ(ok(apply_toml(base(), "poll_interval = 10", kEnv)).poll_interval, std::chrono::seconds(10));
+  EXPECT_EQ(ok(apply_toml(base(), "poll_interval = 86400", kEnv)).poll_interval,
+            std::chrono::seconds(86400));
+}
+
+TEST(ApplyToml, UnknownLogLevel) {
+  const auto e = toml_err("log_level = \"verbose\"");
+  EXPECT_EQ(e.key, "log_level");
+  EXPECT_TRUE(contains(e.message, "\"verbose\" is not a log level")) << e.message;
+}
+
+TEST(ApplyToml, RelativeDataDirIsRefused) {
+  for (const char* text : {"data_dir = \"node\"", "data_dir = \"./node\"", "data_dir = \"~ada/node\"",
+                           "data_dir = \"\""}) {
+    EXPECT_EQ(toml_err(text).key, "data_dir") << text;
+  }
+  EXPECT_TRUE(contains(toml_err("data_dir = \"node\"").message, "absolute path or start with ~/"));
+}
+
+TEST(ApplyToml, TildeDataDirWithoutHomeIsRefused) {
+  const auto e = err(apply_toml(base(), "data_dir = \"~/node\"", Environment{}));
+  EXPECT_EQ(e.key, "data_dir");
+  EXPECT_TRUE(contains(e.message, "HOME")) << e.message;
+}
+
+TEST(ApplyToml, DataDirWithControlCharacterIsRefused) {
+  EXPECT_EQ(toml_err("data_dir = \"/srv/a\\u0000b\"").key, "data_dir");
+  EXPECT_EQ(toml_err("data_dir = \"/srv/a\\nb\"").key, "data_dir");
+}
+
+TEST(ApplyToml, MalformedTomlGivesTheLine) {
+  const auto e = toml_err("lan = true\nlog_level = \"info\"\nlisten = \"0.0.0.0:1\n");
+  EXPECT_TRUE(e.key.empty());
+  EXPECT_EQ(e.line, 3u);
+  EXPECT_TRUE(contains(e.message, "line 3: not valid TOML")) << e.message;
+}
+
+TEST(ApplyToml, DuplicateKeyIsMalformed) {
+  const auto e = toml_err("lan = true\nlan = false\n");
+  EXPECT_EQ(e.line, 2u);
+  EXPECT_TRUE(contains(e.message, "not valid TOML")) << e.message;
+}
+
+TEST(ApplyToml, InvalidUtf8IsMalformed) {
+  const auto e = toml_err("log_level = \"\xff\"\n");
+  EXPECT_TRUE(contains(e.message, "not valid TOML")) << e.message;
+}
+
+TEST(ApplyToml, OversizedTextIsRefusedBeforeParsing) {
+  std::string text(kMaxConfigBytes + 1, '#');
+  const auto e = toml_err(text);
+  EXPECT_TRUE(e.key.empty());
+  EXPECT_TRUE(contains(e.message, "1048577 bytes")) << e.message;
+}
+
+TEST(ApplyToml, OversizedStringIsRefused) {
+  const auto e = toml_err("data_dir = \"/" + std::string(1100, 'a') + "\"");
+  EXPECT_EQ(e.key, "data_dir");
+  EXPECT_TRUE(contains(e.message, "longer than 1024")) << e.message;
+}
+
+TEST(ApplyToml, NestedTableWhereAValueBelongs) {
+  const auto e = toml_err("lan = true\n[listen]\nhost = \"0.0.0.0\"\nport = 6881\n");
+  EXPECT_EQ(e.key, "listen");
+  EXPECT_TRUE(contains(e.message, "found a table")) << e.message;
+  EXPECT_EQ(toml_err("gateway = { host = \"127.0.0.1\", port = 80 }").key, "gateway");
+  EXPECT_EQ(toml_err("[[peers]]\nhost = \"a\"\n").key, "peers");
+}
+
+TEST(ApplyToml, UnknownTablesAndDottedKeysAreUnknownKeys) {
+  const auto e = toml_err("[network]\nlisten = \"0.0.0.0:6881\"\n");
+  EXPECT_EQ(e.key, "network");
+  EXPECT_EQ(e.line, 1u);
+  EXPECT_TRUE(contains(e.message, "unknown key")) << e.message;
+  EXPECT_EQ(toml_err("listen.port = 6881").key, "listen");
+}
+
+TEST(ApplyToml, ReportsTheFirstProblemInFileOrder) {
+  // std::map order would give "aaa" first; the file has "zzz" first.
+  const auto e = toml_err("zzz = 1\naaa = 2\n");
+  EXPECT_EQ(e.key, "zzz");
+  EXPECT_EQ(e.line, 1u);
+}
+
+TEST(ApplyToml, MessagesEscapeHostileBytes) {
+  const auto e = toml_err("log_level = \"\\u001b[2Jevil\"");
+  EXPECT_EQ(e.key, "log_level");
+  EXPECT_FALSE(contains(e.message, "\x1b")) << e.message;
+  EXPECT_TRUE(contains(e.message, "\\x1b[2Jevil")) << e.message;
+  const auto k = toml_err("\"bad\\u0007key\" = 1");
+  EXPECT_FALSE(contains(k.message, "\x07")) << k.message;
+  const auto long_value = toml_err("log_level = \"" + std::string(500, 'x') + "\"");
+  EXPECT_LT(long_value.message.size(), 200u) << long_value.message;
+}
+
+// ---- load_file -------------------------------------------------------------
+
+TEST(LoadFile, ReadsAValidFile) {
+  test::TempDir dir;
+  test::write_file(dir / "tamizdatd.toml", kFullFile);
+  const Settings s = ok(load_file(base(), dir / "tamizdatd.toml", kEnv));
+  EXPECT_EQ(s, ok(apply_toml(base(), kFullFile, kEnv)));
+}
+
+TEST(LoadFile, MissingFileIsAnError) {
+  test::TempDir dir;
+  const auto e = err(load_file(base(), dir / "absent.toml", kEnv));
+  EXPECT_TRUE(e.key.empty());
+  EXPECT_TRUE(contains(e.message, "absent.toml: cannot read the config file")) << e.message;
+}
+
+TEST(LoadFile, OversizedFileIsRefused) {
+  test::TempDir dir;
+  test::write_file(dir / "big.toml", std::string(kMaxConfigBytes + 1, '#'));
+  const auto e = err(load_file(base(), dir / "big.toml", kEnv));
+  EXPECT_TRUE(e.key.empty());
+  EXPECT_TRUE(contains(e.message, "larger than 1048576 bytes")) << e.message;
+}
+
+TEST(LoadFile, SymlinkAndFolderAreRefused) {
+  test::TempDir dir;
+  test::write_file(dir / "real.toml", "lan = true\n");
+  std::filesystem::create_symlink(dir / "real.toml", dir / "link.toml");
+  EXPECT_TRUE(contains(err(load_file(base(), dir / "link.toml", kEnv)).message, "not a regular file"));
+  EXPECT_TRUE(std::holds_alternative<ConfigError>(load_file(base(), dir.path(), kEnv)));
+}
+
+TEST(LoadFile, ErrorsNameTheFileTheKeyAndTheLine) {
+  test::TempDir dir;
+  test::write_file(dir / "c.toml", "lan = true\nlisten = 5\n");
+  const auto e = err(load_file(base(), dir / "c.toml", kEnv));
+  EXPECT_EQ(e.key, "listen");
+  EXPECT_EQ(e.line, 2u);
+  EXPECT_TRUE(contains(e.message, "c.toml: line 2: listen: expected")) << e.message;
+}
+
+// ---- apply_flag ------------------------------------------------------------
+
+// defaults -> file -> flags, the way tamizdatd merges them.
+SettingsOrError merge(const std::string& toml,
+                      const std::vector<std::pair<std::string, std::string>>& flags) {
+  SettingsOrError r = apply_toml(base(), toml, kEnv);
+  for (const auto& [flag, value] : flags) {
+    if (std::holds_alternative<ConfigError>(r)) break;
+    r = apply_flag(std::get<Settings>(std::move(r)), flag, value, kEnv);
+  }
+  return r;
+}
+
+TEST(ApplyFlag, FlagsOverrideTheFile) {
+  const Settings s = ok(merge(kFullFile, {{"--data-dir", "/var/lib/tz"},
+                                          {"--listen", "192.0.2.1:7001"},
+                                          {"--log-level", "error"},
+                                          {"--socks5", "[::1]:9150"},
+                                          {"--poll-interval", "3600"},
+                                          {"--gateway", "[::1]:8734"}}));
+  EXPECT_EQ(s.data_dir, std::filesystem::path("/var/lib/tz"));
+  EXPECT_EQ(s.listen, (Endpoint{"192.0.2.1", 7001}));
+  EXPECT_EQ(s.log_level, LogLevel::error);
+  EXPECT_EQ(s.socks5_proxy, (Endpoint{"::1", 9150}));
+  EXPECT_EQ(s.poll_interval, std::chrono::seconds(3600));
+  EXPECT_EQ(s.gateway, (Endpoint{"::1", 8734}));
+  // Untouched by flags: still the file's.
+  EXPECT_FALSE(s.public_dht);
+  EXPECT_TRUE(s.lan);
+}
+
+TEST(ApplyFlag, BootstrapAndPeerAppendToTheFile) {
+  const Settings s = ok(merge(kFullFile, {{"--bootstrap", "c.example:1"}, {"--peer", "192.0.2.9:6881"},
+                                          {"--peer", "[::1]:6882"}}));
+  ASSERT_EQ(s.bootstrap.size(), 3u);
+  EXPECT_EQ(s.bootstrap[2], (Endpoint{"c.example", 1}));
+  ASSERT_EQ(s.peers.size(), 3u);
+  EXPECT_EQ(s.peers[1], (Endpoint{"192.0.2.9", 6881}));
+  EXPECT_EQ(s.peers[2], (Endpoint{"::1", 6882}));
+}
+
+TEST(ApplyFlag, SwitchesSetTheirSettings) {
+  const Settings s = ok(merge("", {{"--no-public-dht", ""}, {"--lan", ""}, {"--force-encryption", ""},
+                                   {"--no-gateway", ""}}));
+  EXPECT_FALSE(s.public_dht);
+  EXPECT_TRUE(s.lan);
+  EXPECT_TRUE(s.force_encryption);
+  EXPECT_FALSE(s.gateway);
+  // --gateway after --no-gateway turns it back on.
+  EXPECT_EQ(ok(apply_flag(s, "--gateway", "127.0.0.1:9000", kEnv)).gateway, (Endpoint{"127.0.0.1", 9000}));
+}
+
+TEST(ApplyFlag, DataDirMayBeRelativeOrTilde) {
+  EXPECT_EQ(ok(apply_flag(base(), "--data-dir", "node", kEnv)).data_dir, std::filesystem::path("node"));
+  EXPECT_EQ(ok(apply_flag(base(), "--data-dir", "~/n", kEnv)).data_dir,
+            std::filesystem::path("/home/ada/n"));
+  EXPECT_EQ(err(apply_flag(base(), "--data-dir", "~/n", Environment{})).key, "--data-dir");
+}
+
+TEST(ApplyFlag, UnknownFlagIsNamed) {
+  const auto e = err(apply_flag(base(), "--listen-port", "6881", kEnv));
+  EXPECT_EQ(e.key, "--listen-port");
+  EXPECT_TRUE(contains(e.message, "--listen-port: unknown option")) << e.message;
+  EXPECT_EQ(err(apply_flag(base(), "listen", "0.0.0.0:1", kEnv)).key, "listen");
+  EXPECT_EQ(err(apply_flag(base(), "--config", "/etc/t.toml", kEnv)).key, "--config");
+}
+
+TEST(ApplyFlag, UnknownFlagWithAKeySpellingSuggestsTheFlag) {
+  EXPECT_TRUE(contains(err(apply_flag(base(), "--peers", "h:1", kEnv)).message, "did you mean --peer?"));
+  EXPECT_TRUE(contains(err(apply_flag(base(), "--data_dir", "/x", kEnv)).message,
+                       "did you mean --data-dir?"));
+  EXPECT_TRUE(contains(err(apply_flag(base(), "--socks5-proxy", "h:1", kEnv)).message,
+                       "did you mean --socks5?"));
+  EXPECT_TRUE(contains(err(apply_flag(base(), "listen", "0.0.0.0:1", kEnv)).message, "start with --"));
+}
+
+TEST(ApplyFlag, SwitchWithValueAndFlagWithoutValueAreRefused) {
+  EXPECT_EQ(err(apply_flag(base(), "--lan", "yes", kEnv)).key, "--lan");
+  EXPECT_EQ(err(apply_flag(base(), "--listen", "", kEnv)).key, "--listen");
+}
+
+TEST(ApplyFlag, BadValuesNameTheFlag) {
+  EXPECT_EQ(err(apply_flag(base(), "--listen", "0.0.0.0:0", kEnv)).key, "--listen");
+  EXPECT_EQ(err(apply_flag(base(), "--listen", "localhost:6881", kEnv)).key, "--listen");
+  EXPECT_EQ(err(apply_flag(base(), "--bootstrap", "no-port.example", kEnv)).key, "--bootstrap");
+  EXPECT_EQ(err(apply_flag(base(), "--peer", "a b:1", kEnv)).key, "--peer");
+  EXPECT_EQ(err(apply_flag(base(), "--socks5", "[::1]:70000", kEnv)).key, "--socks5");
+  EXPECT_EQ(err(apply_flag(base(), "--gateway", "gw.example:80", kEnv)).key, "--gateway");
+  const auto e = err(apply_flag(base(), "--log-level", "loud", kEnv));
+  EXPECT_EQ(e.key, "--log-level");
+  EXPECT_TRUE(contains(e.message, "\"loud\"")) << e.message;
+}
+
+TEST(ApplyFlag, PollIntervalMustBeWholeSecondsInRange) {
+  for (const char* v : {"abc", "-5", "5m", "1.5", " 60"}) {
+    const auto e = err(apply_flag(base(), "--poll-interval", v, kEnv));
+    EXPECT_EQ(e.key, "--poll-interval") << v;
+    EXPECT_TRUE(contains(e.message, "not a whole number")) << e.message;
+  }
+  for (const char* v : {"9", "86401", "99999999999999999999999999"}) {
+    const auto e = err(apply_flag(base(), "--poll-interval", v, kEnv));
+    EXPECT_EQ(e.key, "--poll-interval") << v;
+    EXPECT_TRUE(contains(e.message, "out of range")) << e.message;
+  }
+}
+
+TEST(ApplyFlag, BootstrapStopsAt64Entries) {
+  SettingsOrError r = base();
+  for (int i = 0; i < 64; ++i) {
+    r = apply_flag(ok(r), "--bootstrap", "n" + std::to_string(i) + ".example:1", kEnv);
+  }
+  EXPECT_EQ(ok(r).bootstrap.size(), 64u);
+  const auto e = err(apply_flag(ok(r), "--bootstrap", "one-more.example:1", kEnv));
+  EXPECT_EQ(e.key, "--bootstrap");
+  EXPECT_TRUE(contains(e.message, "more than 64")) << e.message;
+}
+
+// ---- validate --------------------------------------------------------------
+
+TEST(Validate, RefusesAnEmptyDataDir) {
+  const auto e = validate(defaults(Environment{}));
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->key, "data_dir");
+}
+
+TEST(Validate, RefusesAGatewayOnTheListenPort) {
+  Settings s = base();
+  s.gateway = Endpoint{"127.0.0.1", 6881};
+  const auto e = validate(s);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->key, "gateway");
+  s.listen = Endpoint{"192.0.2.1", 6881};
+  EXPECT_FALSE(validate(s));
+  s.gateway.reset();
+  EXPECT_FALSE(validate(s));
+}
+
+}  // namespace
+}  // namespace tz::config
