@@ -4,6 +4,8 @@
 #include "bundle/archive.h"
 #include "bundle/bundle.h"
 #include "cli/passphrase.h"
+#include "config/config.h"
+#include "control/client.h"
 #include "core/files.h"
 #include "core/hex.h"
 #include "core/ids.h"
@@ -141,7 +143,105 @@ struct Args {
   std::optional<std::string> title, entry, lang;
   int threads = 0;
   std::string to;
+  std::string data_dir;
+  std::string id;
 };
+
+fs::path data_dir_of(const Args& a) {
+  return a.data_dir.empty() ? tz::config::defaults().data_dir : fs::path(a.data_dir);
+}
+
+// Sends one request to the running daemon; prints a failure and returns
+// nullopt when it cannot be reached or refuses the request.
+std::optional<tamizdat::v1::Response> ask_daemon(const Args& a, const std::string& what,
+                                                 const tamizdat::v1::Request& req) {
+  const fs::path sock = data_dir_of(a) / "control.sock";
+  auto r = tz::control::call(sock, req);
+  if (!r) {
+    report(a.json, what, r.error(), {sock.string(), "is tamizdatd running with this --data-dir?"});
+    return std::nullopt;
+  }
+  if (!r.value().ok()) {
+    if (a.json) {
+      std::cout << json{{"ok", false}, {"error", r.value().error()}, {"message", r.value().message()}}.dump()
+                << std::endl;
+    } else {
+      std::cerr << "tamizdat: " << what << ": " << r.value().message() << std::endl;
+    }
+    return std::nullopt;
+  }
+  return std::move(r).value();
+}
+
+int cmd_status(const Args& a) {
+  tamizdat::v1::Request req;
+  req.mutable_status();
+  auto r = ask_daemon(a, "status", req);
+  if (!r) return kExitFailed;
+  const auto& st = r->status();
+  json rejected = json::object();
+  std::uint64_t total_rejected = 0;
+  for (const auto& [reason, n] : st.rejected()) {
+    rejected[reason] = n;
+    total_rejected += n;
+  }
+  if (a.json) {
+    std::cout << json{{"ok", true},           {"dht_nodes", st.dht_nodes()}, {"listen_port", st.listen_port()},
+                      {"peers", st.peers()},   {"followed", st.followed()},   {"bundles", st.bundles()},
+                      {"rejected", rejected}}
+                     .dump()
+              << std::endl;
+  } else {
+    std::cout << "Listening on port " << st.listen_port() << "; " << st.dht_nodes() << " DHT nodes, " << st.peers()
+              << " peers\n"
+              << st.followed() << " followed publishers, " << st.bundles() << " bundles, " << total_rejected
+              << " inputs rejected" << std::endl;
+  }
+  return 0;
+}
+
+int cmd_follow(const Args& a, bool on) {
+  tamizdat::v1::Request req;
+  if (on) {
+    req.mutable_follow()->set_publisher_id(a.id);
+  } else {
+    req.mutable_unfollow()->set_publisher_id(a.id);
+  }
+  auto r = ask_daemon(a, on ? "follow" : "unfollow", req);
+  if (!r) return kExitFailed;
+  if (a.json) {
+    std::cout << json{{"ok", true}, {"publisher_id", a.id}}.dump() << std::endl;
+  } else {
+    std::cout << (on ? "Following " : "No longer following ") << a.id << std::endl;
+  }
+  return 0;
+}
+
+int cmd_ls(const Args& a) {
+  tamizdat::v1::Request req;
+  req.mutable_list()->set_publisher_id(a.id);
+  auto r = ask_daemon(a, "ls", req);
+  if (!r) return kExitFailed;
+  if (a.json) {
+    json list = json::array();
+    for (const auto& b : r->list().bundles()) {
+      list.push_back({{"bundle_id", b.bundle_id()},
+                      {"publisher_id", b.publisher_id()},
+                      {"title", b.title()},
+                      {"state", b.state()},
+                      {"path", b.path()},
+                      {"size", b.size()}});
+    }
+    std::cout << list.dump() << std::endl;
+  } else {
+    if (r->list().bundles().empty()) std::cout << "No bundles." << std::endl;
+    for (const auto& b : r->list().bundles()) {
+      std::cout << b.bundle_id().substr(0, 16) << "  " << b.state() << "  " << human_size(b.size()) << "  "
+                << b.title() << std::endl;
+    }
+  }
+  return 0;
+}
 
 int cmd_key_generate(const Args& a) {
   const fs::path path = a.out.empty() ? default_key_path() : fs::path(a.out);
@@ -296,6 +396,7 @@ int run(int argc, char** argv) {
   const auto add_publisher = [&](CLI::App* c) {
     c->add_option("--publisher", a.publisher, "Require this publisher ID");
   };
+  app.add_option("--data-dir", a.data_dir, "The daemon's data dir (default: $XDG_DATA_HOME/tamizdat/node)");
   const auto add_threads = [&](CLI::App* c) {
     c->add_option("--threads", a.threads, "Hashing threads (default: one per core)")->check(CLI::Range(1, 64));
   };
@@ -348,6 +449,18 @@ int run(int argc, char** argv) {
   add_threads(imp);
   add_json(imp);
 
+  auto* status = app.add_subcommand("status", "Show what the running daemon is doing");
+  add_json(status);
+  auto* follow = app.add_subcommand("follow", "Mirror everything a publisher publishes");
+  follow->add_option("id", a.id, "Publisher ID")->required();
+  add_json(follow);
+  auto* unfollow = app.add_subcommand("unfollow", "Stop following a publisher");
+  unfollow->add_option("id", a.id, "Publisher ID")->required();
+  add_json(unfollow);
+  auto* ls = app.add_subcommand("ls", "List the bundles the daemon holds");
+  ls->add_option("id", a.id, "Only this publisher's bundles");
+  add_json(ls);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -367,6 +480,10 @@ int run(int argc, char** argv) {
   if (torrent->parsed()) return cmd_bundle_torrent(a);
   if (exp->parsed()) return cmd_export(a);
   if (imp->parsed()) return cmd_import(a);
+  if (status->parsed()) return cmd_status(a);
+  if (follow->parsed()) return cmd_follow(a, true);
+  if (unfollow->parsed()) return cmd_follow(a, false);
+  if (ls->parsed()) return cmd_ls(a);
   return kExitUsage;
 }
 

@@ -1,0 +1,157 @@
+#include "control/server.h"
+
+#include "control/framing.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <sys/stat.h>
+
+#include <array>
+#include <set>
+
+namespace tz::control {
+
+namespace asio = boost::asio;
+using stream = asio::local::stream_protocol;
+
+tamizdat::v1::Response error_response(std::string_view error, std::string_view message) {
+  tamizdat::v1::Response r;
+  r.set_ok(false);
+  r.set_error(std::string(error));
+  r.set_message(std::string(message));
+  return r;
+}
+
+struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+  Impl(asio::io_context& io_, std::filesystem::path p, Handler h, ServerLimits l)
+      : io(io_), path(std::move(p)), handler(std::move(h)), limits(l), acceptor(io_) {}
+
+  asio::awaitable<void> accept_loop() {
+    auto self = shared_from_this();
+    for (;;) {
+      boost::system::error_code ec;
+      stream::socket sock = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        continue;
+      }
+      if (connections.size() >= limits.max_connections) {
+        ++rejected;
+        sock.close(ec);
+        continue;
+      }
+      auto conn = std::make_shared<stream::socket>(std::move(sock));
+      connections.insert(conn);
+      asio::co_spawn(io, serve(conn), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> write_response(stream::socket& sock, const tamizdat::v1::Response& r,
+                                       boost::system::error_code& ec) {
+    const std::string bytes = r.SerializeAsString();
+    const auto f = frame({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
+    co_await asio::async_write(sock, asio::buffer(f), asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+  asio::awaitable<void> serve(std::shared_ptr<stream::socket> sock) {
+    auto self = shared_from_this();
+    FrameReader reader(kMaxRequestBytes);
+    std::array<std::uint8_t, 64 * 1024> buf{};
+    asio::steady_timer idle(io);
+    // The idle timer closes the socket; the pending read then fails.
+    const auto arm = [&] {
+      idle.expires_after(limits.idle_timeout);
+      idle.async_wait([sock](const boost::system::error_code& e) {
+        if (!e) {
+          boost::system::error_code ignore;
+          sock->close(ignore);
+        }
+      });
+    };
+    for (;;) {
+      arm();
+      boost::system::error_code ec;
+      const std::size_t n =
+          co_await sock->async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      if (auto r = reader.feed({buf.data(), n}); !r) {
+        ++rejected;
+        co_await write_response(*sock, error_response("oversized", "request larger than 1 MiB"), ec);
+        break;
+      }
+      bool failed = false;
+      while (auto msg = reader.next()) {
+        tamizdat::v1::Request req;
+        tamizdat::v1::Response resp;
+        if (!req.ParseFromArray(msg->data(), static_cast<int>(msg->size())) ||
+            req.body_case() == tamizdat::v1::Request::BODY_NOT_SET) {
+          ++rejected;
+          resp = error_response("malformed_request", "not a control request");
+        } else {
+          try {
+            resp = handler(req);
+          } catch (const std::exception&) {
+            resp = error_response("internal_error", "the daemon failed to handle the request");
+          }
+        }
+        co_await write_response(*sock, resp, ec);
+        if (ec) {
+          failed = true;
+          break;
+        }
+      }
+      if (failed) break;
+    }
+    idle.cancel();
+    boost::system::error_code ignore;
+    sock->close(ignore);
+    connections.erase(sock);
+  }
+
+  asio::io_context& io;
+  std::filesystem::path path;
+  Handler handler;
+  ServerLimits limits;
+  stream::acceptor acceptor;
+  std::set<std::shared_ptr<stream::socket>> connections;
+  std::size_t rejected = 0;
+};
+
+Server::Server(asio::io_context& io, std::filesystem::path socket_path, Handler handler, ServerLimits limits)
+    : m_impl(std::make_shared<Impl>(io, std::move(socket_path), std::move(handler), limits)) {}
+
+Server::~Server() { stop(); }
+
+Result<void> Server::start() {
+  boost::system::error_code ec;
+  std::error_code fec;
+  std::filesystem::remove(m_impl->path, fec);  // a socket left by a crash
+  const mode_t old = ::umask(0077);
+  m_impl->acceptor.open(stream(), ec);
+  if (!ec) m_impl->acceptor.bind(stream::endpoint(m_impl->path.string()), ec);
+  ::umask(old);
+  if (!ec) m_impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return ec;
+  if (::chmod(m_impl->path.c_str(), 0600) != 0) return boost::system::error_code(errno, boost::system::generic_category());
+  asio::co_spawn(m_impl->io, m_impl->accept_loop(), asio::detached);
+  return success();
+}
+
+void Server::stop() {
+  if (!m_impl->acceptor.is_open()) return;
+  boost::system::error_code ec;
+  m_impl->acceptor.close(ec);
+  for (const auto& c : m_impl->connections) c->close(ec);
+  std::error_code fec;
+  std::filesystem::remove(m_impl->path, fec);
+}
+
+std::size_t Server::rejected() const noexcept { return m_impl->rejected; }
+
+}  // namespace tz::control

@@ -1,0 +1,167 @@
+// tamizdatd: builds the daemon's modules from its settings, runs them on one
+// io_context thread, and stops them in reverse order on SIGINT or SIGTERM.
+// Wiring only; behaviour lives in the modules.
+#include "catalog/catalog.h"
+#include "config/config.h"
+#include "control/server.h"
+#include "node/node.h"
+#include "swarm/session.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <sys/stat.h>
+
+#include <ctime>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+constexpr int kExitConfig = 2;
+constexpr int kExitFailed = 1;
+
+const char* const kUsage =
+    "usage: tamizdatd [--data-dir DIR] [--config FILE] [--listen IP:PORT] [--bootstrap HOST:PORT]...\n"
+    "                 [--peer HOST:PORT]... [--no-public-dht] [--log-level error|warn|info|debug]\n"
+    "                 [--lan] [--force-encryption] [--socks5 HOST:PORT] [--poll-interval SECONDS]\n"
+    "                 [--gateway IP:PORT | --no-gateway]\n"
+    "Settings: flags win over the config file (TOML, same names with '_'); see docs/operator-guide.md.\n";
+
+bool is_switch(std::string_view flag) {
+  return flag == "--no-public-dht" || flag == "--no-gateway" || flag == "--lan" || flag == "--force-encryption";
+}
+
+struct Flag {
+  std::string name, value;
+};
+
+// Splits argv into flags ("--x v" and "--x=v" forms). Returns nullopt and
+// prints why on a malformed command line.
+std::optional<std::vector<Flag>> split_flags(int argc, char** argv) {
+  std::vector<Flag> out;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (!arg.starts_with("--")) {
+      std::cerr << "tamizdatd: unexpected argument '" << arg << "'\n" << kUsage;
+      return std::nullopt;
+    }
+    Flag f;
+    if (const auto eq = arg.find('='); eq != std::string::npos) {
+      f = {arg.substr(0, eq), arg.substr(eq + 1)};
+    } else if (is_switch(arg) || arg == "--help" || arg == "--version") {
+      f = {arg, {}};
+    } else if (i + 1 < argc) {
+      f = {arg, argv[++i]};
+    } else {
+      std::cerr << "tamizdatd: " << arg << " needs a value\n" << kUsage;
+      return std::nullopt;
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+void log(const char* level, const std::string& line) {
+  std::cerr << "tamizdatd: " << level << ": " << line << std::endl;
+}
+
+int run(int argc, char** argv) {
+  namespace cfg = tz::config;
+  auto flags = split_flags(argc, argv);
+  if (!flags) return kExitConfig;
+  for (const auto& f : *flags) {
+    if (f.name == "--help") {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (f.name == "--version") {
+      std::cout << "tamizdatd 0.1.0\n";
+      return 0;
+    }
+  }
+  const cfg::Environment env = cfg::current_environment();
+  cfg::SettingsOrError settings = cfg::defaults(env);
+  for (const auto& f : *flags) {
+    if (f.name == "--config") settings = cfg::load_file(std::get<cfg::Settings>(settings), f.value, env);
+    if (auto* e = std::get_if<cfg::ConfigError>(&settings)) {
+      std::cerr << "tamizdatd: config: " << e->message << "\n";
+      return kExitConfig;
+    }
+  }
+  for (const auto& f : *flags) {
+    if (f.name == "--config") continue;
+    settings = cfg::apply_flag(std::get<cfg::Settings>(settings), f.name, f.value, env);
+    if (auto* e = std::get_if<cfg::ConfigError>(&settings)) {
+      std::cerr << "tamizdatd: " << e->message << "\n" << kUsage;
+      return kExitConfig;
+    }
+  }
+  const cfg::Settings s = std::get<cfg::Settings>(settings);
+  if (auto e = cfg::validate(s)) {
+    std::cerr << "tamizdatd: config: " << e->message << "\n";
+    return kExitConfig;
+  }
+
+  std::error_code fec;
+  std::filesystem::create_directories(s.data_dir, fec);
+  if (fec || ::chmod(s.data_dir.c_str(), 0700) != 0) {
+    log("error", "cannot use data dir " + s.data_dir.string() + ": " + (fec ? fec.message() : "chmod failed"));
+    return kExitFailed;
+  }
+  auto catalog = tz::catalog::Catalog::open(s.data_dir / "catalog.db");
+  if (!catalog) {
+    log("error", "cannot open the catalogue " + (s.data_dir / "catalog.db").string() + ": " + catalog.error().message());
+    return kExitFailed;
+  }
+
+  boost::asio::io_context io;
+  tz::swarm::SwarmOptions so;
+  so.listen = cfg::to_string(s.listen);
+  for (const auto& b : s.bootstrap) so.bootstrap.push_back(cfg::to_string(b));
+  so.public_dht = s.public_dht;
+  so.private_dht = !s.public_dht;
+  so.lan = s.lan;
+  so.force_encryption = s.force_encryption;
+  if (s.socks5_proxy) so.socks5_proxy = cfg::to_string(*s.socks5_proxy);
+  tz::swarm::Session swarm(io, so);
+
+  tz::node::Node node(
+      catalog.value(),
+      [&swarm] {
+        const auto st = swarm.stats();
+        return tz::node::SwarmFacts{st.dht_nodes, st.listen_port, st.peers};
+      },
+      [] { return static_cast<std::int64_t>(std::time(nullptr)); });
+  tz::control::Server control(io, s.data_dir / "control.sock",
+                              [&node](const tamizdat::v1::Request& r) { return node.handle(r); });
+  if (auto r = control.start(); !r) {
+    log("error", "cannot listen on " + (s.data_dir / "control.sock").string() + ": " + r.error().message());
+    return kExitFailed;
+  }
+
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    log("info", std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
+    control.stop();
+    io.stop();
+  });
+  log("info", "running; data dir " + s.data_dir.string() + ", listening on " + so.listen);
+  io.run();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "tamizdatd: internal error: " << e.what() << std::endl;
+    return kExitFailed;
+  }
+}

@@ -1,0 +1,268 @@
+// Runs the real tamizdatd (loopback only, temporary data dir, no public DHT)
+// and talks to it through the real tamizdat CLI and raw control-socket
+// bytes. Every daemon started here is stopped, killed if need be.
+#include "control/framing.h"
+#include "core/ids.h"
+#include "test_util.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+extern char** environ;
+
+namespace tz {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// A free TCP port on 127.0.0.1 (bound and released; good enough for a test).
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+pid_t spawn(const std::vector<std::string>& args, const fs::path& out) {
+  std::vector<std::string> all = args;
+  std::vector<char*> argv;
+  for (auto& s : all) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  pid_t pid = -1;
+  posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  return pid;
+}
+
+// Waits up to `limit` for `pid`; returns its exit code, or -1 if still running.
+int wait_exit(pid_t pid, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    std::this_thread::sleep_for(20ms);
+  }
+  return -1;
+}
+
+class Daemon {
+ public:
+  explicit Daemon(const fs::path& dir, std::vector<std::string> extra = {}) : m_dir(dir) {
+    std::vector<std::string> args = {TZ_DAEMON, "--data-dir", dir.string(), "--listen",
+                                     "127.0.0.1:" + std::to_string(free_port()), "--no-public-dht", "--no-gateway"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    m_pid = spawn(args, dir.parent_path() / (dir.filename().string() + ".log"));
+  }
+  ~Daemon() {
+    if (m_pid > 0) {
+      ::kill(m_pid, SIGKILL);
+      ::waitpid(m_pid, nullptr, 0);
+    }
+  }
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+  // Waits (bounded) until the control socket exists.
+  bool ready() const {
+    for (int i = 0; i < 200; ++i) {
+      if (fs::exists(m_dir / "control.sock")) return true;
+      std::this_thread::sleep_for(25ms);
+    }
+    return false;
+  }
+  int stop(int sig = SIGTERM) {
+    ::kill(m_pid, sig);
+    const int rc = wait_exit(m_pid, 5000ms);
+    if (rc >= 0) m_pid = -1;
+    return rc;
+  }
+  std::string log() const { return slurp(m_dir.parent_path() / (m_dir.filename().string() + ".log")); }
+
+ private:
+  fs::path m_dir;
+  pid_t m_pid = -1;
+};
+
+struct Outcome {
+  int code;
+  std::string out;
+};
+
+Outcome cli(const fs::path& dir, std::vector<std::string> args) {
+  std::vector<std::string> all = {TZ_CLI, "--data-dir", dir.string()};
+  all.insert(all.end(), args.begin(), args.end());
+  const fs::path out = dir.parent_path() / "cli.out";
+  const pid_t pid = spawn(all, out);
+  const int rc = wait_exit(pid, 30000ms);
+  return {rc, slurp(out)};
+}
+
+// Sends raw bytes on the control socket and returns what comes back (until
+// the daemon closes or 2 s pass).
+std::string raw_exchange(const fs::path& sock, const std::vector<std::uint8_t>& bytes) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, sock.c_str(), sizeof(a.sun_path) - 1);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return "<connect failed>";
+  }
+  timeval tv{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  (void)!::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  std::string got;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<std::size_t>(n));
+    if (got.size() >= 4 && got.size() >= 4 + (static_cast<std::size_t>(static_cast<unsigned char>(got[2])) << 8 |
+                                              static_cast<unsigned char>(got[3]))) {
+      break;
+    }
+  }
+  ::close(fd);
+  return got;
+}
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  fs::path dir() const { return m_tmp / "node"; }
+  test::TempDir m_tmp;
+  std::string m_id = encode_publisher_id(test::fixed_key().public_key());
+};
+
+TEST_F(DaemonTest, StatusFollowUnfollowAndCleanStop) {
+  Daemon d(dir());
+  ASSERT_TRUE(d.ready()) << d.log();
+  Outcome st = cli(dir(), {"status", "--json"});
+  ASSERT_EQ(st.code, 0) << st.out;
+  for (const char* field : {"\"dht_nodes\"", "\"listen_port\"", "\"peers\"", "\"followed\":0", "\"bundles\":0",
+                            "\"rejected\":{}"}) {
+    EXPECT_NE(st.out.find(field), std::string::npos) << field << " in " << st.out;
+  }
+  EXPECT_EQ(cli(dir(), {"follow", m_id}).code, 0);
+  EXPECT_NE(cli(dir(), {"status", "--json"}).out.find("\"followed\":1"), std::string::npos);
+
+  // A mistyped ID is refused, named, and counted.
+  std::string typo = m_id;
+  typo[3] = typo[3] == 'a' ? 'b' : 'a';
+  Outcome bad = cli(dir(), {"follow", typo, "--json"});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find("bad_publisher_id"), std::string::npos) << bad.out;
+  EXPECT_NE(cli(dir(), {"status", "--json"}).out.find("\"bad_publisher_id\":1"), std::string::npos);
+
+  EXPECT_EQ(cli(dir(), {"unfollow", m_id}).code, 0);
+  EXPECT_EQ(cli(dir(), {"unfollow", m_id}).code, 1);
+  EXPECT_EQ(cli(dir(), {"ls", "--json"}).out, "[]\n");
+
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(d.stop(SIGTERM), 0) << d.log();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  EXPECT_FALSE(fs::exists(dir() / "control.sock"));
+  EXPECT_NE(d.log().find("stopping on SIGTERM"), std::string::npos);
+}
+
+TEST_F(DaemonTest, StateSurvivesARestartAndSigint) {
+  {
+    Daemon d(dir());
+    ASSERT_TRUE(d.ready()) << d.log();
+    ASSERT_EQ(cli(dir(), {"follow", m_id}).code, 0);
+    EXPECT_EQ(d.stop(SIGINT), 0);
+  }
+  Daemon d(dir());
+  ASSERT_TRUE(d.ready()) << d.log();
+  EXPECT_NE(cli(dir(), {"status", "--json"}).out.find("\"followed\":1"), std::string::npos);
+}
+
+TEST_F(DaemonTest, ControlSocketIsPrivate) {
+  Daemon d(dir());
+  ASSERT_TRUE(d.ready());
+  struct stat st {};
+  ASSERT_EQ(::stat((dir() / "control.sock").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat(dir().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+}
+
+TEST_F(DaemonTest, GarbledAndOversizedRequestsHarmNothing) {
+  Daemon d(dir());
+  ASSERT_TRUE(d.ready()) << d.log();
+  const fs::path sock = dir() / "control.sock";
+  // A well-framed request whose body is not a Request.
+  const std::vector<std::uint8_t> junk = {0xff, 0xff, 0xff, 0x07, 0x01};
+  const std::string r1 = raw_exchange(sock, control::frame(junk));
+  EXPECT_NE(r1.find("malformed_request"), std::string::npos);
+  // An empty request.
+  EXPECT_NE(raw_exchange(sock, control::frame({})).find("malformed_request"), std::string::npos);
+  // A header declaring 2 GiB: refused before any body is read.
+  const std::string r3 = raw_exchange(sock, {0x80, 0x00, 0x00, 0x00, 'x'});
+  EXPECT_NE(r3.find("oversized"), std::string::npos);
+  // The daemon still answers everyone else.
+  Outcome st = cli(dir(), {"status", "--json"});
+  EXPECT_EQ(st.code, 0) << st.out << d.log();
+}
+
+TEST_F(DaemonTest, ConfigFileErrorsStopStartUpNamingTheKey) {
+  test::write_file(m_tmp / "bad.toml", "listen = \"127.0.0.1:6881\"\nfrobnicate = true\n");
+  const pid_t pid = spawn({TZ_DAEMON, "--data-dir", dir().string(), "--config", (m_tmp / "bad.toml").string()},
+                          m_tmp / "bad.log");
+  EXPECT_EQ(wait_exit(pid, 10000ms), 2);
+  EXPECT_NE(slurp(m_tmp / "bad.log").find("frobnicate"), std::string::npos) << slurp(m_tmp / "bad.log");
+  EXPECT_FALSE(fs::exists(dir() / "control.sock"));
+}
+
+TEST_F(DaemonTest, FlagsWinOverTheConfigFile) {
+  const int port = free_port();
+  test::write_file(m_tmp / "node.toml", "listen = \"127.0.0.1:1\"\npublic_dht = false\ngateway = false\n");
+  const pid_t pid = spawn({TZ_DAEMON, "--config", (m_tmp / "node.toml").string(), "--data-dir", dir().string(),
+                           "--listen", "127.0.0.1:" + std::to_string(port)},
+                          m_tmp / "flags.log");
+  for (int i = 0; i < 200 && !fs::exists(dir() / "control.sock"); ++i) std::this_thread::sleep_for(25ms);
+  Outcome st = cli(dir(), {"status", "--json"});
+  EXPECT_NE(st.out.find("\"listen_port\":" + std::to_string(port)), std::string::npos) << st.out;
+  ::kill(pid, SIGTERM);
+  EXPECT_EQ(wait_exit(pid, 5000ms), 0);
+}
+
+TEST_F(DaemonTest, CliSaysWhenTheDaemonIsNotRunning) {
+  fs::create_directories(dir());
+  Outcome st = cli(dir(), {"status"});
+  EXPECT_EQ(st.code, 1);
+  EXPECT_NE(st.out.find("is tamizdatd running"), std::string::npos) << st.out;
+}
+
+}  // namespace
+}  // namespace tz
