@@ -14,6 +14,8 @@
 //    it decodes and seq >= 0; never with another key, another seq, a flipped
 //    signature bit or a truncated signature.
 // A violated property traps.
+#include "fuzz_util.h"
+#include "core/proto_util.h"
 #include "core/dht_item.h"
 #include "core/keys.h"
 
@@ -29,41 +31,18 @@
 #include <utility>
 #include <vector>
 
+const char* const tz::fuzz::kTarget = "dht_pointer_fuzz";
+
 namespace {
 
 constexpr std::string_view kPrefix = "d2:ih20:";
 constexpr std::size_t kValueSize = 8 + 20 + 1;  // an encoded pointer
 constexpr std::size_t kItemHeader = 8 + tz::kSignatureSize;  // seq, signature
 
-[[noreturn]] void violated(const char* what) {
-  std::fprintf(stderr, "dht_pointer_fuzz: property violated: %s\n", what);
-  std::fflush(stderr);
-  __builtin_trap();
-}
-
-void check(bool ok, const char* what) {
-  if (!ok) violated(what);
-}
-
-tz::SecretKey make_key(unsigned char first) {
-  std::array<unsigned char, tz::kSeedSize> seed{};
-  for (std::size_t i = 0; i < seed.size(); ++i) seed[i] = static_cast<unsigned char>(first + i);
-  auto k = tz::SecretKey::from_seed(seed);
-  check(k.has_value(), "cannot make a fixed key");
-  return std::move(k).value();
-}
-
-// Seed 0x00 0x01 ... 0x1f: the key of tests/vectors/dht_item.txt.
-const tz::SecretKey& fixed_key() {
-  static const tz::SecretKey key = make_key(0x00);
-  return key;
-}
-
-// Seed 0x20 ... 0x3f: another publisher.
-const tz::SecretKey& other_key() {
-  static const tz::SecretKey key = make_key(0x20);
-  return key;
-}
+using tz::fuzz::check;
+using tz::fuzz::fixed_key;
+using tz::fuzz::other_key;
+using tz::fuzz::violated;
 
 // The pointer grammar, written independently of dht_item.cpp.
 bool is_pointer(std::string_view v) {

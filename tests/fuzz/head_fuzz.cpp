@@ -18,11 +18,12 @@
 // other data, other publisher) must be judged accept / rollback /
 // equivocation / other_channel.
 // A violated property traps.
+#include "fuzz_util.h"
+#include "core/proto_util.h"
 #include "core/channel.h"
 #include "core/envelope.h"
 #include "core/keys.h"
 
-#include <google/protobuf/stubs/logging.h>
 
 #include <algorithm>
 #include <array>
@@ -34,41 +35,17 @@
 #include <utility>
 #include <vector>
 
+const char* const tz::fuzz::kTarget = "head_fuzz";
+
 namespace {
 
 constexpr std::int64_t kMinTime = std::numeric_limits<std::int64_t>::min();
 constexpr std::int64_t kMaxTime = std::numeric_limits<std::int64_t>::max();
 
-[[noreturn]] void violated(const char* what) {
-  std::fprintf(stderr, "head_fuzz: property violated: %s\n", what);
-  std::fflush(stderr);
-  __builtin_trap();
-}
-
-void check(bool ok, const char* what) {
-  if (!ok) violated(what);
-}
-
-// The key of seed `first`, `first` + 1, ... (guarded memory, so made once).
-tz::SecretKey make_key(unsigned char first) {
-  std::array<unsigned char, tz::kSeedSize> seed{};
-  for (std::size_t i = 0; i < seed.size(); ++i) seed[i] = static_cast<unsigned char>(first + i);
-  auto k = tz::SecretKey::from_seed(seed);
-  check(k.has_value(), "cannot make a fixed key");
-  return std::move(k).value();
-}
-
-// Seed 0x00 0x01 ... 0x1f: the key of tests/vectors/channel_head.txt.
-const tz::SecretKey& fixed_key() {
-  static const tz::SecretKey key = make_key(0x00);
-  return key;
-}
-
-// Seed 0x20 ... 0x3f: another publisher.
-const tz::SecretKey& other_key() {
-  static const tz::SecretKey key = make_key(0x20);
-  return key;
-}
+using tz::fuzz::check;
+using tz::fuzz::fixed_key;
+using tz::fuzz::other_key;
+using tz::fuzz::violated;
 
 // Errors open_envelope documents.
 bool is_envelope_error(const boost::system::error_code& e) {
@@ -242,12 +219,7 @@ void fuzz_payload(std::span<const std::uint8_t> input) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  // Parse failures are expected here; protobuf would log each one to stderr.
-  static const bool quiet = [] {
-    google::protobuf::SetLogHandler(nullptr);
-    return true;
-  }();
-  static_cast<void>(quiet);
+  tz::detail::quiet_protobuf_logs();  // parse failures are expected here
   const std::span<const std::uint8_t> input(data, size);
   fuzz_envelope(input);
   fuzz_payload(input);

@@ -10,11 +10,12 @@
 //    forge signatures). What verifies must re-sign and verify to the same
 //    ManifestData; a canonical payload must re-sign to the same bytes.
 // A violated property traps.
+#include "fuzz_util.h"
+#include "core/proto_util.h"
 #include "core/envelope.h"
 #include "core/keys.h"
 #include "core/manifest.h"
 
-#include <google/protobuf/stubs/logging.h>
 
 #include <algorithm>
 #include <array>
@@ -24,29 +25,13 @@
 #include <span>
 #include <utility>
 
+const char* const tz::fuzz::kTarget = "manifest_fuzz";
+
 namespace {
 
-[[noreturn]] void violated(const char* what) {
-  std::fprintf(stderr, "manifest_fuzz: property violated: %s\n", what);
-  std::fflush(stderr);
-  __builtin_trap();
-}
-
-void check(bool ok, const char* what) {
-  if (!ok) violated(what);
-}
-
-// The key of seed 0x00 0x01 ... 0x1f, made once (it lives in guarded memory).
-const tz::SecretKey& fixed_key() {
-  static const tz::SecretKey key = [] {
-    std::array<unsigned char, tz::kSeedSize> seed{};
-    for (std::size_t i = 0; i < seed.size(); ++i) seed[i] = static_cast<unsigned char>(i);
-    auto k = tz::SecretKey::from_seed(seed);
-    check(k.has_value(), "cannot make the fixed key");
-    return std::move(k).value();
-  }();
-  return key;
-}
+using tz::fuzz::check;
+using tz::fuzz::fixed_key;
+using tz::fuzz::violated;
 
 // Errors open_envelope documents.
 bool is_envelope_error(const boost::system::error_code& e) {
@@ -135,12 +120,7 @@ void fuzz_payload(std::span<const std::uint8_t> input) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  // Parse failures are expected here; protobuf would log each one to stderr.
-  static const bool quiet = [] {
-    google::protobuf::SetLogHandler(nullptr);
-    return true;
-  }();
-  static_cast<void>(quiet);
+  tz::detail::quiet_protobuf_logs();  // parse failures are expected here
   const std::span<const std::uint8_t> input(data, size);
   fuzz_envelope(input);
   fuzz_payload(input);
