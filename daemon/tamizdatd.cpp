@@ -65,8 +65,12 @@ std::optional<std::vector<Flag>> split_flags(int argc, char** argv) {
   return out;
 }
 
-void log(const char* level, const std::string& line) {
-  std::cerr << "tamizdatd: " << level << ": " << line << std::endl;
+// The level set by --log-level / log_level; lines above it are not written.
+tz::config::LogLevel g_log_level = tz::config::LogLevel::info;
+
+void log(tz::config::LogLevel level, const std::string& line) {
+  if (level > g_log_level) return;
+  std::cerr << "tamizdatd: " << tz::config::to_string(level) << ": " << line << std::endl;
 }
 
 int run(int argc, char** argv) {
@@ -106,15 +110,16 @@ int run(int argc, char** argv) {
     return kExitConfig;
   }
 
+  g_log_level = s.log_level;
   std::error_code fec;
   std::filesystem::create_directories(s.data_dir, fec);
   if (fec || ::chmod(s.data_dir.c_str(), 0700) != 0) {
-    log("error", "cannot use data dir " + s.data_dir.string() + ": " + (fec ? fec.message() : "chmod failed"));
+    log(tz::config::LogLevel::error, "cannot use data dir " + s.data_dir.string() + ": " + (fec ? fec.message() : "chmod failed"));
     return kExitFailed;
   }
   auto catalog = tz::catalog::Catalog::open(s.data_dir / "catalog.db");
   if (!catalog) {
-    log("error", "cannot open the catalogue " + (s.data_dir / "catalog.db").string() + ": " + catalog.error().message());
+    log(tz::config::LogLevel::error, "cannot open the catalogue " + (s.data_dir / "catalog.db").string() + ": " + catalog.error().message());
     return kExitFailed;
   }
 
@@ -139,18 +144,18 @@ int run(int argc, char** argv) {
   tz::control::Server control(io, s.data_dir / "control.sock",
                               [&node](const tamizdat::v1::Request& r) { return node.handle(r); });
   if (auto r = control.start(); !r) {
-    log("error", "cannot listen on " + (s.data_dir / "control.sock").string() + ": " + r.error().message());
+    log(tz::config::LogLevel::error, "cannot listen on " + (s.data_dir / "control.sock").string() + ": " + r.error().message());
     return kExitFailed;
   }
 
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
-    log("info", std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
+    log(tz::config::LogLevel::info, std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
     control.stop();
     io.stop();
   });
-  log("info", "running; data dir " + s.data_dir.string() + ", listening on " + so.listen);
+  log(tz::config::LogLevel::info, "running; data dir " + s.data_dir.string() + ", listening on " + so.listen);
   io.run();
   return 0;
 }

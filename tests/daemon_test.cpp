@@ -257,6 +257,13 @@ TEST_F(DaemonTest, FlagsWinOverTheConfigFile) {
   EXPECT_EQ(wait_exit(pid, 5000ms), 0);
 }
 
+TEST_F(DaemonTest, LogLevelFiltersLines) {
+  Daemon d(dir(), {"--log-level", "warn"});
+  ASSERT_TRUE(d.ready()) << d.log();
+  EXPECT_EQ(d.stop(SIGTERM), 0);
+  EXPECT_EQ(d.log().find("info:"), std::string::npos) << d.log();
+}
+
 TEST_F(DaemonTest, CliSaysWhenTheDaemonIsNotRunning) {
   fs::create_directories(dir());
   Outcome st = cli(dir(), {"status"});
