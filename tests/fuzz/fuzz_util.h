@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/keys.h"
+#include "core/result.h"
 
 #include <array>
 #include <cstdio>
@@ -21,6 +22,12 @@ extern const char* const kTarget;
 
 inline void check(bool ok, const char* what) {
   if (!ok) violated(what);
+}
+
+// True for the errors open_envelope documents.
+inline bool is_envelope_error(const boost::system::error_code& e) {
+  return e == errc::oversized || e == errc::malformed_envelope || e == errc::unknown_kind ||
+         e == errc::bad_signature || e == errc::wrong_publisher;
 }
 
 // The key whose seed is `first`, `first`+1, ... (32 bytes).

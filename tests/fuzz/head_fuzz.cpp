@@ -44,14 +44,10 @@ constexpr std::int64_t kMaxTime = std::numeric_limits<std::int64_t>::max();
 
 using tz::fuzz::check;
 using tz::fuzz::fixed_key;
+using tz::fuzz::is_envelope_error;
 using tz::fuzz::other_key;
 using tz::fuzz::violated;
 
-// Errors open_envelope documents.
-bool is_envelope_error(const boost::system::error_code& e) {
-  return e == tz::errc::oversized || e == tz::errc::malformed_envelope || e == tz::errc::unknown_kind ||
-         e == tz::errc::bad_signature || e == tz::errc::wrong_publisher;
-}
 
 // Errors of a well-signed envelope whose payload is not a valid head.
 bool is_head_error(const boost::system::error_code& e) {

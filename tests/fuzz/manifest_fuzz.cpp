@@ -31,13 +31,9 @@ namespace {
 
 using tz::fuzz::check;
 using tz::fuzz::fixed_key;
+using tz::fuzz::is_envelope_error;
 using tz::fuzz::violated;
 
-// Errors open_envelope documents.
-bool is_envelope_error(const boost::system::error_code& e) {
-  return e == tz::errc::oversized || e == tz::errc::malformed_envelope || e == tz::errc::unknown_kind ||
-         e == tz::errc::bad_signature || e == tz::errc::wrong_publisher;
-}
 
 // Errors of a well-signed envelope whose payload is not a valid manifest.
 // (empty_bundle comes from validate_manifest, for a manifest without files.)
