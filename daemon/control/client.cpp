@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace tz::control {
@@ -29,14 +30,24 @@ Result<tamizdat::v1::Response> call(const std::filesystem::path& socket_path, co
   std::memcpy(addr.sun_path, p.c_str(), p.size() + 1);
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (fd.get() < 0) return sys(errno);
-  timeval tv{static_cast<time_t>(timeout.count()), 0};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // Before each blocking call: the time left, so `timeout` bounds the whole
+  // exchange rather than each read.
+  const auto limit_wait = [&]() -> bool {
+    const auto left = std::chrono::ceil<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    timeval tv{static_cast<time_t>(left.count() / 1000000), static_cast<suseconds_t>(left.count() % 1000000)};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    return true;
+  };
+  if (!limit_wait()) return make_error_code(boost::system::errc::timed_out);
   if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) return sys(errno);
 
   const std::string body = request.SerializeAsString();
   const auto out = frame({reinterpret_cast<const std::uint8_t*>(body.data()), body.size()});
   for (std::size_t sent = 0; sent < out.size();) {
+    if (!limit_wait()) return make_error_code(boost::system::errc::timed_out);
     const ssize_t n = ::send(fd.get(), out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return sys(errno);
@@ -52,6 +63,7 @@ Result<tamizdat::v1::Response> call(const std::filesystem::path& socket_path, co
       }
       return resp;
     }
+    if (!limit_wait()) return make_error_code(boost::system::errc::timed_out);
     const ssize_t n = ::recv(fd.get(), buf.data(), buf.size(), 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return sys(errno);

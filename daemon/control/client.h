@@ -15,7 +15,10 @@ namespace tz::control {
 // (no such file: not running; connection refused: stale socket), with
 // errc::oversized when the response is larger than kMaxResponseBytes, with
 // boost::system::errc::protocol_error for a malformed response, and with
-// boost::system::errc::timed_out after `timeout`.
+// boost::system::errc::timed_out when the whole exchange (connect, send,
+// the daemon's work, receive) takes longer than `timeout`. Quick requests
+// (status, list, fetch) keep the default; publish, which copies and hashes a
+// whole bundle in the daemon, passes up to an hour.
 [[nodiscard]] Result<tamizdat::v1::Response> call(const std::filesystem::path& socket_path,
                                                   const tamizdat::v1::Request& request,
                                                   std::chrono::seconds timeout = std::chrono::seconds(30));

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include <array>
+#include <optional>
 #include <set>
 
 namespace tz::control {
@@ -27,6 +28,22 @@ tamizdat::v1::Response error_response(std::string_view error, std::string_view m
   r.set_message(std::string(message));
   return r;
 }
+
+// The reply slot of one request. The connection's coroutine waits on `timer`
+// (which never expires by itself) until the Reply fills `response` and
+// cancels it, or until stop() marks the slot abandoned and cancels it.
+struct Pending {
+  explicit Pending(asio::io_context& io) : timer(io, asio::steady_timer::time_point::max()) {}
+  asio::steady_timer timer;
+  std::optional<tamizdat::v1::Response> response;
+  bool abandoned = false;
+};
+
+struct Conn {
+  explicit Conn(stream::socket s) : sock(std::move(s)) {}
+  stream::socket sock;
+  std::shared_ptr<Pending> pending;  // while a reply is awaited
+};
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   Impl(asio::io_context& io_, std::filesystem::path p, Handler h, ServerLimits l)
@@ -46,7 +63,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         sock.close(ec);
         continue;
       }
-      auto conn = std::make_shared<stream::socket>(std::move(sock));
+      auto conn = std::make_shared<Conn>(std::move(sock));
       connections.insert(conn);
       asio::co_spawn(io, serve(conn), asio::detached);
     }
@@ -59,18 +76,44 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     co_await asio::async_write(sock, asio::buffer(f), asio::redirect_error(asio::use_awaitable, ec));
   }
 
-  asio::awaitable<void> serve(std::shared_ptr<stream::socket> sock) {
+  // Hands `req` to the handler and waits for its reply; nullopt when the
+  // connection was closed by stop() first. The Reply holds only a weak
+  // reference to the slot, so a late or second call is harmless.
+  asio::awaitable<std::optional<tamizdat::v1::Response>> ask(Conn& conn, const tamizdat::v1::Request& req) {
+    auto pending = std::make_shared<Pending>(io);
+    conn.pending = pending;
+    Reply reply = [weak = std::weak_ptr<Pending>(pending)](tamizdat::v1::Response r) {
+      const auto p = weak.lock();
+      if (!p || p->response || p->abandoned) return;
+      p->response = std::move(r);
+      p->timer.cancel();
+    };
+    try {
+      handler(req, std::move(reply));
+    } catch (...) {
+      if (!pending->response) pending->response = error_response("internal_error", "the daemon failed to handle the request");
+    }
+    while (!pending->response && !pending->abandoned) {
+      boost::system::error_code ec;
+      co_await pending->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    conn.pending.reset();
+    if (pending->abandoned) co_return std::nullopt;
+    co_return std::move(pending->response);
+  }
+
+  asio::awaitable<void> serve(std::shared_ptr<Conn> conn) {
     auto self = shared_from_this();
     FrameReader reader(kMaxRequestBytes);
     std::array<std::uint8_t, 64 * 1024> buf{};
     asio::steady_timer idle(io);
-    // The idle timer closes the socket; the pending read then fails.
+    // The idle timer closes the socket; the pending read (or write) then fails.
     const auto arm = [&] {
       idle.expires_after(limits.idle_timeout);
-      idle.async_wait([sock](const boost::system::error_code& e) {
+      idle.async_wait([conn](const boost::system::error_code& e) {
         if (!e) {
           boost::system::error_code ignore;
-          sock->close(ignore);
+          conn->sock.close(ignore);
         }
       });
     };
@@ -78,29 +121,32 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       arm();
       boost::system::error_code ec;
       const std::size_t n =
-          co_await sock->async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+          co_await conn->sock.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
       if (auto r = reader.feed({buf.data(), n}); !r) {
         ++rejected;
-        co_await write_response(*sock, error_response("oversized", "request larger than 1 MiB"), ec);
+        co_await write_response(conn->sock, error_response("oversized", "request larger than 1 MiB"), ec);
         break;
       }
       bool failed = false;
       while (auto msg = reader.next()) {
         tamizdat::v1::Request req;
-        tamizdat::v1::Response resp;
+        std::optional<tamizdat::v1::Response> resp;
         if (!req.ParseFromArray(msg->data(), static_cast<int>(msg->size())) ||
             req.body_case() == tamizdat::v1::Request::BODY_NOT_SET) {
           ++rejected;
           resp = error_response("malformed_request", "not a control request");
         } else {
-          try {
-            resp = handler(req);
-          } catch (const std::exception&) {
-            resp = error_response("internal_error", "the daemon failed to handle the request");
+          // A slow reply is work, not idleness: no idle timeout while waiting.
+          idle.cancel();
+          resp = co_await ask(*conn, req);
+          if (!resp || !conn->sock.is_open()) {
+            failed = true;
+            break;
           }
+          arm();  // bounds the write to a peer that stopped reading
         }
-        co_await write_response(*sock, resp, ec);
+        co_await write_response(conn->sock, *resp, ec);
         if (ec) {
           failed = true;
           break;
@@ -110,8 +156,19 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
     idle.cancel();
     boost::system::error_code ignore;
-    sock->close(ignore);
-    connections.erase(sock);
+    conn->sock.close(ignore);
+    connections.erase(conn);
+  }
+
+  void close_all() {
+    boost::system::error_code ec;
+    for (const auto& c : connections) {
+      c->sock.close(ec);
+      if (c->pending) {
+        c->pending->abandoned = true;
+        c->pending->timer.cancel();
+      }
+    }
   }
 
   asio::io_context& io;
@@ -119,7 +176,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   Handler handler;
   ServerLimits limits;
   stream::acceptor acceptor;
-  std::set<std::shared_ptr<stream::socket>> connections;
+  std::set<std::shared_ptr<Conn>> connections;
   std::size_t rejected = 0;
 };
 
@@ -147,7 +204,7 @@ void Server::stop() {
   if (!m_impl->acceptor.is_open()) return;
   boost::system::error_code ec;
   m_impl->acceptor.close(ec);
-  for (const auto& c : m_impl->connections) c->close(ec);
+  m_impl->close_all();
   std::error_code fec;
   std::filesystem::remove(m_impl->path, fec);
 }
