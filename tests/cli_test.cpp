@@ -1,19 +1,33 @@
 // Runs the real `tamizdat` binary the way a publisher, a script or a reader
 // would, and checks its output, JSON fields and exit codes.
+#include "bundle/head_torrent.h"
+#include "control/server.h"
+#include "core/channel.h"
+#include "core/dht_item.h"
 #include "core/envelope.h"
+#include "core/hex.h"
 #include "core/ids.h"
+#include "core/keyfile.h"
 #include "tamizdat/v1/manifest.pb.h"
 #include "test_util.h"
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
+#include <future>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 extern char** environ;
 
@@ -66,6 +80,46 @@ Outcome tamizdat(const std::vector<std::string>& args, const fs::path& work) {
   r.err = slurp(err);
   fs::remove(out);
   fs::remove(err);
+  return r;
+}
+
+// Runs tamizdat like tamizdat(), but with stderr on a pseudo-terminal (as a
+// person at a shell has it); returns what was written there.
+Outcome tamizdat_tty(const std::vector<std::string>& args, const fs::path& work) {
+  std::vector<std::string> all = {TZ_CLI};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  Outcome r;
+  const int master = ::posix_openpt(O_RDWR | O_NOCTTY);
+  if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0) return r;
+  const std::string slave = ::ptsname(master);
+  const fs::path out = work / ".stdout";
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&fa, 2, slave.c_str(), O_RDWR | O_NOCTTY, 0);
+  pid_t pid = 0;
+  std::string tty;
+  if (posix_spawn(&pid, TZ_CLI, &fa, nullptr, argv.data(), environ) == 0) {
+    // Drain the terminal while the command runs, so it never blocks on it.
+    char buf[4096];
+    for (;;) {
+      const ssize_t n = ::read(master, buf, sizeof buf);
+      if (n <= 0) break;  // EIO once the child has closed the terminal
+      tty.append(buf, static_cast<std::size_t>(n));
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(master);
+  r.out = slurp(out);
+  r.err = tty;
+  fs::remove(out);
   return r;
 }
 
@@ -354,6 +408,559 @@ TEST_F(Cli, UsageErrorsExitTwo) {
   EXPECT_EQ(run({"bundle", "verify"}).code, 2);
   EXPECT_EQ(run({"bundle", "verify", path("nonexistent")}).code, 2);
   EXPECT_EQ(run({"frobnicate"}).code, 2);
+}
+
+// ---------------------------------------------------------------------------
+// Commands that talk to the daemon, against a fake daemon: the real control
+// server (tz::control::Server) on its own io thread, answering with what each
+// test scripts and recording every request. Real multi-node runs are in
+// daemon_tests.
+
+using tamizdat::v1::BundleInfo;
+using tamizdat::v1::Request;
+using tamizdat::v1::Response;
+using nlohmann::json;
+
+class FakeDaemon {
+ public:
+  using Answer = std::function<Response(const Request&)>;
+  FakeDaemon(const fs::path& data_dir, Answer answer)
+      : m_answer(std::move(answer)), m_work(boost::asio::make_work_guard(m_io)) {
+    fs::create_directories(data_dir);
+    m_server = std::make_unique<control::Server>(m_io, data_dir / "control.sock",
+                                                 [this](const Request& req, control::Reply reply) {
+                                                   {
+                                                     std::lock_guard lock(m_mutex);
+                                                     m_requests.push_back(req);
+                                                   }
+                                                   reply(m_answer(req));
+                                                 });
+    EXPECT_TRUE(m_server->start());
+    m_thread = std::thread([this] { m_io.run(); });
+  }
+  ~FakeDaemon() {
+    std::promise<void> stopped;
+    boost::asio::post(m_io, [&] {
+      m_server.reset();
+      stopped.set_value();
+    });
+    stopped.get_future().wait();
+    m_work.reset();
+    m_io.stop();
+    m_thread.join();
+  }
+  std::vector<Request> requests() {
+    std::lock_guard lock(m_mutex);
+    return m_requests;
+  }
+  // The requests of one kind, in order.
+  std::vector<Request> requests(Request::BodyCase kind) {
+    std::vector<Request> out;
+    for (auto& r : requests()) {
+      if (r.body_case() == kind) out.push_back(r);
+    }
+    return out;
+  }
+
+ private:
+  Answer m_answer;
+  boost::asio::io_context m_io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> m_work;
+  std::unique_ptr<control::Server> m_server;
+  std::thread m_thread;
+  std::mutex m_mutex;
+  std::vector<Request> m_requests;
+};
+
+Response ok() {
+  Response r;
+  r.set_ok(true);
+  return r;
+}
+
+Response with_head(const std::vector<std::uint8_t>& envelope) {
+  Response r = ok();
+  r.mutable_get_head()->set_envelope(envelope.data(), envelope.size());
+  return r;
+}
+
+BundleInfo info(const std::string& id, const std::string& state, std::uint64_t size, std::uint64_t downloaded,
+                bool own = false, const std::string& error = {}) {
+  BundleInfo b;
+  b.set_bundle_id(id);
+  b.set_publisher_id(encode_publisher_id(test::fixed_key().public_key()));
+  b.set_title("Bundle " + id.substr(0, 4));
+  b.set_state(state);
+  b.set_path(state == "verified" ? "/node/bundles/" + id : "");
+  b.set_size(size);
+  b.set_downloaded(downloaded);
+  b.set_own(own);
+  b.set_error(error);
+  return b;
+}
+
+Response list_of(const std::vector<BundleInfo>& bundles, std::uint64_t head_seq = 0, std::uint32_t head_bundles = 0) {
+  Response r = ok();
+  auto* l = r.mutable_list();
+  for (const auto& b : bundles) *l->add_bundles() = b;
+  l->set_head_seq(head_seq);
+  l->set_head_bundles(head_bundles);
+  return r;
+}
+
+// Answers Publish as the real daemon would, from what it was sent.
+Response published(const Request& req) {
+  const auto& env = req.publish().head_envelope();
+  auto h = verify_head({reinterpret_cast<const std::uint8_t*>(env.data()), env.size()});
+  if (!h) return control::error_response("bad_signature", "head does not verify");
+  Response r = ok();
+  const auto& e = h.value().data().bundles.back();
+  r.mutable_publish()->set_bundle_id(to_hex(e.bundle_id));
+  r.mutable_publish()->set_publisher_id(encode_publisher_id(h.value().data().publisher));
+  r.mutable_publish()->set_seq(h.value().data().seq);
+  r.mutable_publish()->set_magnet("magnet:?from-the-daemon");
+  return r;
+}
+
+const std::string kBid1(64, 'a');
+const std::string kBid2(64, 'b');
+
+class CliDaemon : public Cli {
+ protected:
+  std::string node() const { return (m_tmp / "node").string(); }
+  // Writes the fixed test key (unprotected) and returns its path.
+  std::string fixed_key_file() {
+    const fs::path p = m_tmp / "fixed.key";
+    if (!fs::exists(p)) {
+      auto sealed = seal_key_file(test::fixed_key(), {}, default_kdf_limits());
+      EXPECT_TRUE(sealed);
+      EXPECT_TRUE(save_key_file(p, sealed.value()));
+    }
+    return p.string();
+  }
+  // A head of the fixed key at `seq` listing `entries`.
+  static std::vector<std::uint8_t> head(std::uint64_t seq, std::vector<HeadEntry> entries, std::uint8_t key = 0) {
+    HeadData h;
+    h.publisher = test::fixed_key(key).public_key();
+    h.seq = seq;
+    h.created = 1767225600;
+    h.bundles = std::move(entries);
+    return sign_head(h, test::fixed_key(key)).value();
+  }
+  static HeadEntry other_entry() {
+    HeadEntry e;
+    e.bundle_id.fill(0x77);
+    e.info_hash_v1.fill(0x66);
+    e.title = "Earlier";
+    e.size = 1234;
+    e.created = 1767000000;
+    return e;
+  }
+  std::uint64_t content_bytes() const {
+    return fs::file_size(m_tmp / "article/index.html") + fs::file_size(m_tmp / "article/photo.jpg") +
+           fs::file_size(m_tmp / "article/video.webm");
+  }
+};
+
+TEST_F(CliDaemon, PublishSignsTheFirstHeadAndItsPointer) {
+  const std::string id = make_key();
+  FakeDaemon d(node(), [](const Request& req) { return req.has_publish() ? published(req) : ok(); });
+  Outcome r = run({"--data-dir", node(), "publish", path("article"), "--key", path("k.key"), "--title",
+                   "Election night", "--json"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  const json out = json::parse(r.out);
+  EXPECT_EQ(out["ok"], true);
+  EXPECT_EQ(out["publisher_id"], id);
+  EXPECT_EQ(out["seq"], 1);
+  EXPECT_EQ(out["magnet"], "magnet:?from-the-daemon");
+  ASSERT_TRUE(fs::exists(m_tmp / "article/.tamizdat/manifest"));
+
+  const auto reqs = d.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  ASSERT_TRUE(reqs[0].has_get_head());
+  EXPECT_EQ(reqs[0].get_head().publisher_id(), id);
+  ASSERT_TRUE(reqs[1].has_publish());
+  const auto& p = reqs[1].publish();
+  EXPECT_EQ(p.bundle_dir(), fs::canonical(m_tmp / "article").string());
+  const PublicKey pk = decode_publisher_id(id).value();
+  const std::vector<std::uint8_t> env(p.head_envelope().begin(), p.head_envelope().end());
+  auto h = verify_head(env, &pk);
+  ASSERT_TRUE(h) << h.error().message();
+  EXPECT_EQ(h.value().data().seq, 1u);
+  EXPECT_EQ(h.value().data().expires, 0);
+  EXPECT_NEAR(static_cast<double>(h.value().data().created), static_cast<double>(std::time(nullptr)), 60);
+  ASSERT_EQ(h.value().data().bundles.size(), 1u);
+  const HeadEntry& e = h.value().data().bundles[0];
+  EXPECT_EQ(to_hex(e.bundle_id), out["bundle_id"]);
+  EXPECT_EQ(e.title, "Election night");
+  // The torrent's content: files and manifest (docs/protocol.md §9).
+  EXPECT_EQ(e.size, content_bytes() + fs::file_size(m_tmp / "article/.tamizdat/manifest"));
+  Outcome v = run({"bundle", "verify", path("article"), "--json"});
+  ASSERT_EQ(v.code, 0);
+  const json vj = json::parse(v.out);
+  EXPECT_EQ(vj["bundle_id"], to_hex(e.bundle_id));
+  EXPECT_EQ(vj["info_hash_v1"], to_hex(e.info_hash_v1));
+  EXPECT_EQ(vj["created"], e.created);
+  // The DHT item points at the head's torrent, signed at the head's seq.
+  auto ht = bundle::build_head_torrent(env);
+  ASSERT_TRUE(ht);
+  const std::vector<std::uint8_t> sig(p.dht_signature().begin(), p.dht_signature().end());
+  EXPECT_EQ(sig.size(), 64u);
+  EXPECT_TRUE(verify_channel_pointer(pk, encode_channel_pointer(ht.value().info_hash_v1), 1, sig));
+}
+
+TEST_F(CliDaemon, PublishAppendsToTheHeldHead) {
+  const std::string key = fixed_key_file();
+  const auto held = head(4, {other_entry()});
+  FakeDaemon d(node(), [&](const Request& req) {
+    if (req.has_get_head()) return with_head(held);
+    return published(req);
+  });
+  Outcome r = run({"--data-dir", node(), "publish", path("article"), "--key", key});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("Published \"article\" as seq 5"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(encode_publisher_id(test::fixed_key().public_key())), std::string::npos);
+  EXPECT_NE(r.out.find("magnet:?from-the-daemon"), std::string::npos);
+  const auto pubs = d.requests(Request::kPublish);
+  ASSERT_EQ(pubs.size(), 1u);
+  const auto& env = pubs[0].publish().head_envelope();
+  auto h = verify_head({reinterpret_cast<const std::uint8_t*>(env.data()), env.size()});
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h.value().data().seq, 5u);
+  ASSERT_EQ(h.value().data().bundles.size(), 2u);
+  EXPECT_EQ(h.value().data().bundles[0], other_entry());  // kept, oldest first
+  EXPECT_EQ(h.value().data().bundles[1].title, "article");
+}
+
+TEST_F(CliDaemon, PublishingAListedBundleAgainSendsNothing) {
+  const std::string key = fixed_key_file();
+  Outcome c = run({"bundle", "create", path("article"), "--key", key, "--json"});
+  ASSERT_EQ(c.code, 0) << c.err;
+  const json cj = json::parse(c.out);
+  HeadEntry mine;
+  const auto bid = test::unhex(cj["bundle_id"].get<std::string>());
+  const auto ih = test::unhex(cj["info_hash_v1"].get<std::string>());
+  ASSERT_EQ(bid.size(), 32u);
+  ASSERT_EQ(ih.size(), 20u);
+  std::copy(bid.begin(), bid.end(), mine.bundle_id.begin());
+  std::copy(ih.begin(), ih.end(), mine.info_hash_v1.begin());
+  mine.title = cj["title"];
+  mine.size = 1;
+  const auto held = head(7, {other_entry(), mine});
+  FakeDaemon d(node(), [&](const Request& req) { return req.has_get_head() ? with_head(held) : published(req); });
+  Outcome r = run({"--data-dir", node(), "publish", path("article"), "--key", key, "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json out = json::parse(r.out);
+  EXPECT_EQ(out["seq"], 7);
+  EXPECT_EQ(out["bundle_id"], cj["bundle_id"]);
+  EXPECT_EQ(out["already_published"], true);
+  EXPECT_EQ(out["magnet"].get<std::string>().rfind("magnet:?xt=urn:btih:" + cj["info_hash_v1"].get<std::string>(), 0),
+            0u);
+  EXPECT_TRUE(d.requests(Request::kPublish).empty());
+  Outcome human = run({"--data-dir", node(), "publish", path("article"), "--key", key});
+  EXPECT_EQ(human.code, 0);
+  EXPECT_NE(human.out.find("Already published \"article\" at seq 7"), std::string::npos) << human.out;
+  EXPECT_TRUE(d.requests(Request::kPublish).empty());
+}
+
+TEST_F(CliDaemon, PublishRefusesAHeldHeadThatDoesNotVerify) {
+  const std::string key = fixed_key_file();
+  const auto foreign = head(3, {other_entry()}, 0x40);  // signed by another key
+  auto tampered = head(3, {other_entry()});
+  tampered[tampered.size() - 3] ^= 1;
+  for (const auto& bad : {foreign, tampered}) {
+    FakeDaemon d(node(), [&](const Request& req) { return req.has_get_head() ? with_head(bad) : published(req); });
+    Outcome r = run({"--data-dir", node(), "publish", path("article"), "--key", key, "--json"});
+    EXPECT_EQ(r.code, 1) << r.out;
+    const json out = json::parse(r.out);
+    EXPECT_EQ(out["ok"], false);
+    EXPECT_TRUE(out["error"] == "wrong_publisher" || out["error"] == "bad_signature") << r.out;
+    EXPECT_NE(out["detail"].get<std::string>().find("does not verify"), std::string::npos);
+    EXPECT_TRUE(d.requests(Request::kPublish).empty());
+  }
+}
+
+TEST_F(CliDaemon, PublishReportsTheDaemonsRefusal) {
+  const std::string key = fixed_key_file();
+  FakeDaemon d(node(), [](const Request& req) {
+    return req.has_publish() ? control::error_response("stale_head", "a newer head is held") : ok();
+  });
+  Outcome human = run({"--data-dir", node(), "publish", path("article"), "--key", key});
+  EXPECT_EQ(human.code, 1);
+  EXPECT_NE(human.err.find("stale_head"), std::string::npos) << human.err;
+  EXPECT_NE(human.err.find("a newer head is held"), std::string::npos) << human.err;
+  Outcome js = run({"--data-dir", node(), "publish", path("article"), "--key", key, "--json"});
+  EXPECT_EQ(js.code, 1);
+  EXPECT_EQ(json::parse(js.out)["error"], "stale_head");
+}
+
+TEST_F(CliDaemon, WithoutADaemonCommandsNameTheSocket) {
+  make_key();
+  const std::string sock = (m_tmp / "node/control.sock").string();
+  const std::vector<std::vector<std::string>> cmds = {
+      {"publish", path("article"), "--key", path("k.key")},
+      {"fetch", encode_publisher_id(test::fixed_key().public_key())},
+      {"share"},
+      {"ls"}};
+  for (auto args : cmds) {
+    args.insert(args.begin(), {"--data-dir", node()});
+    Outcome r = run(args);
+    EXPECT_EQ(r.code, 1) << args[2];
+    EXPECT_NE(r.err.find(sock), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("is tamizdatd running"), std::string::npos) << r.err;
+    args.push_back("--json");
+    Outcome j = run(args);
+    EXPECT_EQ(j.code, 1);
+    EXPECT_EQ(json::parse(j.out)["file"], sock) << j.out;
+  }
+  // Publish found out before signing anything.
+  EXPECT_FALSE(fs::exists(m_tmp / "article/.tamizdat"));
+}
+
+TEST_F(CliDaemon, PublishRefusesAManifestByAnotherKeyBeforeAskingTheDaemon) {
+  make_key();
+  make_key("other.key");
+  ASSERT_EQ(run({"bundle", "create", path("article"), "--key", path("other.key")}).code, 0);
+  const auto manifest = test::read_bytes(m_tmp / "article/.tamizdat/manifest");
+  // No daemon runs: refusing the manifest must not need one.
+  Outcome r = run({"--data-dir", node(), "publish", path("article"), "--key", path("k.key"), "--json"});
+  EXPECT_EQ(r.code, 1);
+  const json out = json::parse(r.out);
+  EXPECT_EQ(out["error"], "wrong_publisher") << r.out;
+  EXPECT_EQ(out["file"], ".tamizdat/manifest");
+  Outcome human = run({"--data-dir", node(), "publish", path("article"), "--key", path("k.key")});
+  EXPECT_EQ(human.code, 1);
+  EXPECT_NE(human.err.find("signed by another key"), std::string::npos) << human.err;
+  EXPECT_EQ(test::read_bytes(m_tmp / "article/.tamizdat/manifest"), manifest);
+}
+
+TEST_F(CliDaemon, PublishRefusesOptionsTheSignedManifestContradicts) {
+  make_key();
+  ASSERT_EQ(run({"bundle", "create", path("article"), "--key", path("k.key"), "--title", "One"}).code, 0);
+  FakeDaemon d(node(), [](const Request& req) { return req.has_publish() ? published(req) : ok(); });
+  Outcome r = run({"--data-dir", node(), "publish", path("article"), "--key", path("k.key"), "--title", "Two", "--json"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(json::parse(r.out)["error"], "manifest_differs");
+  EXPECT_TRUE(d.requests().empty());
+  // The same title is no contradiction.
+  Outcome same = run({"--data-dir", node(), "publish", path("article"), "--key", path("k.key"), "--title", "One"});
+  EXPECT_EQ(same.code, 0) << same.err;
+  EXPECT_NE(same.out.find("Published \"One\" as seq 1"), std::string::npos);
+}
+
+TEST_F(CliDaemon, PublishOfAChangedBundleIsRefused) {
+  make_key();
+  ASSERT_EQ(run({"bundle", "create", path("article"), "--key", path("k.key")}).code, 0);
+  test::write_file(m_tmp / "article/index.html", "<h1>Changed</h1>");
+  FakeDaemon d(node(), [](const Request& req) { return req.has_publish() ? published(req) : ok(); });
+  Outcome r = run({"--data-dir", node(), "publish", path("article"), "--key", path("k.key"), "--json"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(json::parse(r.out)["error"], "file_changed") << r.out;
+  EXPECT_TRUE(d.requests(Request::kPublish).empty());
+}
+
+// A channel fetch: the head arrives, then its bundles, one by one.
+TEST_F(CliDaemon, FetchChannelWaitsUntilEveryBundleIsVerified) {
+  const std::string id = encode_publisher_id(test::fixed_key().public_key());
+  for (const bool as_json : {false, true}) {
+    int polls = 0;
+    FakeDaemon d(node(), [&](const Request& req) {
+      if (req.has_fetch()) {
+        Response r = ok();
+        r.mutable_fetch()->set_publisher_id(id);
+        return r;
+      }
+      switch (++polls) {
+        case 1: return list_of({});
+        case 2: return list_of({info(kBid1, "downloading", 1000, 0)}, 2, 2);
+        case 3: return list_of({info(kBid1, "downloading", 1000, 500), info(kBid2, "verified", 10, 10)}, 2, 2);
+        default: return list_of({info(kBid1, "verified", 1000, 1000), info(kBid2, "verified", 10, 10)}, 2, 2);
+      }
+    });
+    std::vector<std::string> args = {"--data-dir", node(), "fetch", id};
+    if (as_json) args.push_back("--json");
+    Outcome r = run(args);
+    ASSERT_EQ(r.code, 0) << r.out << r.err;
+    EXPECT_EQ(r.err.find('\r'), std::string::npos) << "progress drawn on a non-terminal";
+    const auto lists = d.requests(Request::kList);
+    ASSERT_EQ(lists.size(), 4u);
+    for (const auto& l : lists) EXPECT_EQ(l.list().publisher_id(), id);
+    EXPECT_EQ(d.requests(Request::kFetch)[0].fetch().link(), id);
+    if (as_json) {
+      const json out = json::parse(r.out);
+      EXPECT_EQ(out["ok"], true);
+      ASSERT_EQ(out["bundles"].size(), 2u);
+      EXPECT_EQ(out["bundles"][0]["bundle_id"], kBid1);
+      EXPECT_EQ(out["bundles"][0]["state"], "verified");
+      EXPECT_EQ(out["bundles"][0]["downloaded"], 1000);
+      EXPECT_EQ(out["bundles"][0]["own"], false);
+    } else {
+      EXPECT_NE(r.out.find("2 bundles verified"), std::string::npos) << r.out;
+    }
+  }
+}
+
+TEST_F(CliDaemon, FetchBundleThatFailsExitsOne) {
+  FakeDaemon d(node(), [&](const Request& req) {
+    if (req.has_fetch()) {
+      Response r = ok();
+      r.mutable_fetch()->set_bundle_id(kBid1);
+      return r;
+    }
+    // Other bundles in the list are not this fetch's business.
+    return list_of({info(kBid2, "downloading", 10, 0), info(kBid1, "failed", 1000, 0, false, "bundle_mismatch")});
+  });
+  Outcome r = run({"--data-dir", node(), "fetch", "magnet:?xt=urn:btih:" + std::string(40, '1'), "--json"});
+  EXPECT_EQ(r.code, 1);
+  const json out = json::parse(r.out);
+  EXPECT_EQ(out["ok"], false);
+  EXPECT_EQ(out["bundle_id"], kBid1);
+  ASSERT_EQ(out["bundles"].size(), 1u);
+  EXPECT_EQ(out["bundles"][0]["error"], "bundle_mismatch");
+  EXPECT_EQ(d.requests(Request::kList)[0].list().publisher_id(), "");
+  Outcome human = run({"--data-dir", node(), "fetch", "magnet:?xt=urn:btih:" + std::string(40, '1')});
+  EXPECT_EQ(human.code, 1);
+  EXPECT_NE(human.err.find("failed"), std::string::npos) << human.err;
+  EXPECT_NE(human.err.find("bundle_mismatch"), std::string::npos) << human.err;
+}
+
+TEST_F(CliDaemon, FetchGivesUpAfterTheTimeout) {
+  const std::string id = encode_publisher_id(test::fixed_key().public_key());
+  FakeDaemon d(node(), [&](const Request& req) {
+    if (req.has_fetch()) {
+      Response r = ok();
+      r.mutable_fetch()->set_publisher_id(id);
+      return r;
+    }
+    return list_of({});  // the head never comes
+  });
+  const auto start = std::chrono::steady_clock::now();
+  Outcome r = run({"--data-dir", node(), "fetch", id, "--timeout", "1.5"});
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("timed out after 1.5 s"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("no channel head"), std::string::npos) << r.err;
+  EXPECT_GE(took, std::chrono::milliseconds(1400));
+  EXPECT_LT(took, std::chrono::seconds(10));
+  Outcome js = run({"--data-dir", node(), "fetch", id, "--timeout", "0.5", "--json"});
+  EXPECT_EQ(js.code, 1);
+  EXPECT_EQ(json::parse(js.out)["error"], "timed_out");
+}
+
+TEST_F(CliDaemon, FetchNoWaitOnlyStartsIt) {
+  FakeDaemon d(node(), [&](const Request&) {
+    Response r = ok();
+    r.mutable_fetch()->set_bundle_id(kBid1);
+    return r;
+  });
+  Outcome r = run({"--data-dir", node(), "fetch", "magnet:?xt=urn:btih:" + std::string(40, '1'), "--no-wait"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("Fetching bundle " + kBid1), std::string::npos) << r.out;
+  Outcome js = run({"--data-dir", node(), "fetch", "x", "--no-wait", "--json"});
+  EXPECT_EQ(json::parse(js.out)["bundle_id"], kBid1);
+  EXPECT_EQ(d.requests().size(), 2u);  // two fetches, no polling
+}
+
+TEST_F(CliDaemon, FetchReportsARefusedLink) {
+  FakeDaemon d(node(), [](const Request&) {
+    return control::error_response("bad_link", "link: not a publisher ID or a bundle magnet link");
+  });
+  Outcome r = run({"--data-dir", node(), "fetch", "not-a-link"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("bad_link"), std::string::npos) << r.err;
+  Outcome js = run({"--data-dir", node(), "fetch", "not-a-link", "--json"});
+  EXPECT_EQ(js.code, 1);
+  EXPECT_EQ(json::parse(js.out)["error"], "bad_link");
+}
+
+TEST_F(CliDaemon, FetchDrawsProgressOnATerminal) {
+  const std::string id = encode_publisher_id(test::fixed_key().public_key());
+  int polls = 0;
+  FakeDaemon d(node(), [&](const Request& req) {
+    if (req.has_fetch()) {
+      Response r = ok();
+      r.mutable_fetch()->set_publisher_id(id);
+      return r;
+    }
+    if (++polls < 3) return list_of({info(kBid1, "downloading", 2048, 1024)}, 1, 1);
+    return list_of({info(kBid1, "verified", 2048, 2048)}, 1, 1);
+  });
+  Outcome r = tamizdat_tty({"--data-dir", node(), "fetch", id}, m_tmp.path());
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find('\r'), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("50%"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("0/1 bundles"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("1/1 bundles"), std::string::npos) << r.err;
+}
+
+TEST_F(CliDaemon, SharePrintsOneLinkPerLine) {
+  FakeDaemon d(node(), [](const Request& req) {
+    Response r = ok();
+    if (req.share().id().empty()) {
+      r.mutable_share()->add_links("chan1");
+      r.mutable_share()->add_links("chan2");
+    } else {
+      r.mutable_share()->add_links("magnet:?xt=urn:btih:x");
+    }
+    return r;
+  });
+  Outcome all = run({"--data-dir", node(), "share"});
+  EXPECT_EQ(all.code, 0);
+  EXPECT_EQ(all.out, "chan1\nchan2\n");
+  Outcome one = run({"--data-dir", node(), "share", kBid1, "--json"});
+  EXPECT_EQ(one.code, 0);
+  const json out = json::parse(one.out);
+  EXPECT_EQ(out["ok"], true);
+  EXPECT_EQ(out["links"], json::array({"magnet:?xt=urn:btih:x"}));
+  EXPECT_EQ(d.requests()[1].share().id(), kBid1);
+}
+
+TEST_F(CliDaemon, ShareWithNothingToShareExitsOne) {
+  FakeDaemon d(node(), [](const Request&) { return ok(); });
+  Outcome r = run({"--data-dir", node(), "share"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(r.out.empty());
+  EXPECT_NE(r.err.find("no channel"), std::string::npos) << r.err;
+  Outcome js = run({"--data-dir", node(), "share", "--json"});
+  EXPECT_EQ(js.code, 1);
+  EXPECT_EQ(json::parse(js.out)["error"], "nothing_to_share");
+}
+
+TEST_F(CliDaemon, LsShowsOwnProgressAndErrors) {
+  FakeDaemon d(node(), [](const Request&) {
+    return list_of({info(kBid1, "verified", 2048, 2048, true), info(kBid2, "downloading", 4096, 1024),
+                    info(std::string(64, 'c'), "failed", 10, 0, false, "bundle_mismatch")});
+  });
+  Outcome human = run({"--data-dir", node(), "ls"});
+  ASSERT_EQ(human.code, 0) << human.err;
+  std::istringstream lines(human.out);
+  std::string l1, l2, l3;
+  std::getline(lines, l1);
+  std::getline(lines, l2);
+  std::getline(lines, l3);
+  EXPECT_NE(l1.find("[own]"), std::string::npos) << l1;
+  EXPECT_NE(l2.find("downloading 25%"), std::string::npos) << l2;
+  EXPECT_EQ(l2.find("[own]"), std::string::npos) << l2;
+  EXPECT_NE(l3.find("failed (bundle_mismatch)"), std::string::npos) << l3;
+  Outcome js = run({"--data-dir", node(), "ls", "--json"});
+  ASSERT_EQ(js.code, 0);
+  const json out = json::parse(js.out);
+  ASSERT_EQ(out.size(), 3u);
+  for (const char* f : {"bundle_id", "publisher_id", "title", "state", "path", "size", "downloaded", "own"}) {
+    EXPECT_TRUE(out[0].contains(f)) << f;
+  }
+  EXPECT_EQ(out[0]["own"], true);
+  EXPECT_FALSE(out[0].contains("error"));
+  EXPECT_EQ(out[1]["downloaded"], 1024);
+  EXPECT_EQ(out[2]["error"], "bundle_mismatch");
+}
+
+TEST_F(Cli, NewCommandsUsageErrorsExitTwo) {
+  EXPECT_EQ(run({"publish"}).code, 2);
+  EXPECT_EQ(run({"publish", path("nonexistent")}).code, 2);
+  EXPECT_EQ(run({"fetch"}).code, 2);
+  EXPECT_EQ(run({"fetch", "x", "--timeout", "0"}).code, 2);
+  EXPECT_EQ(run({"fetch", "x", "--timeout", "soon"}).code, 2);
 }
 
 }  // namespace

@@ -1,8 +1,12 @@
 // `tamizdat`: the command-line front door. Parses arguments, calls core and
-// bundle, prints a human summary or (with --json) one JSON object. Exit codes:
-// 0 success, 1 the operation failed or input was refused, 2 usage error.
+// bundle (offline commands, and all signing: the secret key never leaves this
+// process) or the running daemon over its control socket (status, follow, ls,
+// publish, fetch, share), and prints a human summary or (with --json) one
+// JSON object. Exit codes: 0 success, 1 the operation failed or input was
+// refused, 2 usage error.
 #include "bundle/archive.h"
 #include "bundle/bundle.h"
+#include "bundle/head_torrent.h"
 #include "cli/passphrase.h"
 #include "config/config.h"
 #include "control/client.h"
@@ -11,17 +15,26 @@
 #include "core/ids.h"
 #include "core/keyfile.h"
 #include "core/keys.h"
+#include "core/channel.h"
+#include "core/dht_item.h"
+#include "core/manifest.h"
+#include "swarm/links.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <thread>
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -75,9 +88,10 @@ Result<std::optional<PublicKey>> parse_publisher(const std::string& text) {
   return std::optional<PublicKey>(key);
 }
 
-// Loads and unlocks the key at `path`, asking for the passphrase if needed.
-Result<SecretKey> unlock_key(const fs::path& path, const std::string& passphrase_file) {
-  BOOST_OUTCOME_TRY(file, load_key_file(path));
+// Unlocks the key file bytes `file` (read from `path`), asking for the
+// passphrase if needed.
+Result<SecretKey> unlock_key_file(const std::vector<std::uint8_t>& file, const fs::path& path,
+                                  const std::string& passphrase_file) {
   BOOST_OUTCOME_TRY(info, inspect_key_file(file));
   Secret passphrase;
   if (info.protection == KeyProtection::argon2id) {
@@ -93,6 +107,12 @@ Result<SecretKey> unlock_key(const fs::path& path, const std::string& passphrase
               << " is not protected by a passphrase; anyone who reads it can sign as you" << std::endl;
   }
   return open_key_file(file, passphrase.bytes());
+}
+
+// Loads and unlocks the key at `path`, asking for the passphrase if needed.
+Result<SecretKey> unlock_key(const fs::path& path, const std::string& passphrase_file) {
+  BOOST_OUTCOME_TRY(file, load_key_file(path));
+  return unlock_key_file(file, path, passphrase_file);
 }
 
 json bundle_json(const bundle::VerifiedBundle& b) {
@@ -145,6 +165,9 @@ struct Args {
   std::string to;
   std::string data_dir;
   std::string id;
+  std::string link;
+  bool no_wait = false;
+  std::optional<double> timeout;  // seconds
 };
 
 fs::path data_dir_of(const Args& a) {
@@ -154,9 +177,10 @@ fs::path data_dir_of(const Args& a) {
 // Sends one request to the running daemon; prints a failure and returns
 // nullopt when it cannot be reached or refuses the request.
 std::optional<tamizdat::v1::Response> ask_daemon(const Args& a, const std::string& what,
-                                                 const tamizdat::v1::Request& req) {
+                                                 const tamizdat::v1::Request& req,
+                                                 std::chrono::seconds timeout = std::chrono::seconds(30)) {
   const fs::path sock = data_dir_of(a) / "control.sock";
-  auto r = tz::control::call(sock, req);
+  auto r = tz::control::call(sock, req, timeout);
   if (!r) {
     report(a.json, what, r.error(), {sock.string(), "is tamizdatd running with this --data-dir?"});
     return std::nullopt;
@@ -166,7 +190,8 @@ std::optional<tamizdat::v1::Response> ask_daemon(const Args& a, const std::strin
       std::cout << json{{"ok", false}, {"error", r.value().error()}, {"message", r.value().message()}}.dump()
                 << std::endl;
     } else {
-      std::cerr << "tamizdat: " << what << ": " << r.value().message() << std::endl;
+      std::cerr << "tamizdat: " << what << ": " << r.value().message() << " (" << r.value().error() << ")"
+                << std::endl;
     }
     return std::nullopt;
   }
@@ -217,6 +242,33 @@ int cmd_follow(const Args& a, bool on) {
   return 0;
 }
 
+// One bundle as `ls --json` and `fetch --json` print it.
+json info_json(const tamizdat::v1::BundleInfo& b) {
+  json j = {{"bundle_id", b.bundle_id()}, {"publisher_id", b.publisher_id()}, {"title", b.title()},
+            {"state", b.state()},         {"path", b.path()},                 {"size", b.size()},
+            {"downloaded", b.downloaded()}, {"own", b.own()}};
+  if (!b.error().empty()) j["error"] = b.error();
+  return j;
+}
+
+std::string percent(std::uint64_t done, std::uint64_t total) {
+  if (total == 0) return "0%";
+  return std::to_string(std::min<std::uint64_t>(100, done * 100 / total)) + "%";
+}
+
+// One line of `ls`: short ID, state (with progress or the reason it
+// failed), size, title, and a mark on this node's own publications.
+std::string info_line(const tamizdat::v1::BundleInfo& b) {
+  std::string state = b.state();
+  if (state == "downloading") state += " " + percent(b.downloaded(), b.size());
+  if (state == "failed" && !b.error().empty()) state += " (" + b.error() + ")";
+  std::string line = b.bundle_id().substr(0, 16) + "  " + state + "  " +
+                     (b.size() == 0 && b.state() == "downloading" ? std::string("?") : human_size(b.size())) + "  " +
+                     b.title();
+  if (b.own()) line += "  [own]";
+  return line;
+}
+
 int cmd_ls(const Args& a) {
   tamizdat::v1::Request req;
   req.mutable_list()->set_publisher_id(a.id);
@@ -224,21 +276,344 @@ int cmd_ls(const Args& a) {
   if (!r) return kExitFailed;
   if (a.json) {
     json list = json::array();
-    for (const auto& b : r->list().bundles()) {
-      list.push_back({{"bundle_id", b.bundle_id()},
-                      {"publisher_id", b.publisher_id()},
-                      {"title", b.title()},
-                      {"state", b.state()},
-                      {"path", b.path()},
-                      {"size", b.size()}});
-    }
+    for (const auto& b : r->list().bundles()) list.push_back(info_json(b));
     std::cout << list.dump() << std::endl;
   } else {
     if (r->list().bundles().empty()) std::cout << "No bundles." << std::endl;
-    for (const auto& b : r->list().bundles()) {
-      std::cout << b.bundle_id().substr(0, 16) << "  " << b.state() << "  " << human_size(b.size()) << "  "
-                << b.title() << std::endl;
+    for (const auto& b : r->list().bundles()) std::cout << info_line(b) << std::endl;
+  }
+  return 0;
+}
+
+// Prints the daemon's answer to a publish: what was published, and where.
+int print_published(const Args& a, const std::string& title, const std::string& bundle_id,
+                    const std::string& publisher_id, std::uint64_t seq, const std::string& magnet, bool already) {
+  if (a.json) {
+    json j = {{"ok", true}, {"bundle_id", bundle_id}, {"publisher_id", publisher_id}, {"seq", seq}, {"magnet", magnet}};
+    if (already) j["already_published"] = true;
+    std::cout << j.dump() << std::endl;
+  } else {
+    std::cout << (already ? "Already published \"" : "Published \"") << title << (already ? "\" at seq " : "\" as seq ")
+              << seq << "\n"
+              << "  Publisher ID: " << publisher_id << "\n"
+              << "  Bundle ID:    " << bundle_id << "\n"
+              << "  Magnet:       " << magnet << std::endl;
+  }
+  return 0;
+}
+
+// True when an option given on the command line disagrees with the signed
+// manifest; fills `what` with the first one.
+bool options_differ(const Args& a, const ManifestData& m, std::string& what) {
+  if (a.title && *a.title != m.title) what = "title \"" + m.title + "\"";
+  else if (a.lang && *a.lang != m.language) what = "language \"" + m.language + "\"";
+  else if (a.entry && *a.entry != (m.entry ? m.entry->str() : std::string())) {
+    what = "entry \"" + (m.entry ? m.entry->str() : std::string()) + "\"";
+  }
+  return !what.empty();
+}
+
+// `publish DIR`: sign the folder if it is not yet a bundle (or check it if
+// it is), add it to the channel head the daemon holds, sign the new head and
+// its DHT pointer, and hand all of it to the daemon, which checks it again,
+// copies the bundle into its store and seeds it. The secret key stays here.
+// Cheap refusals (key file, a manifest by another key, no daemon) come
+// before hashing anything or asking for the passphrase.
+int cmd_publish(const Args& a) {
+  const std::string what = "publish";
+  const fs::path key_path = a.key.empty() ? default_key_path() : fs::path(a.key);
+  auto key_file = load_key_file(key_path);
+  if (!key_file) return report(a.json, what, key_file.error(), {key_path.string(), {}});
+  auto info = inspect_key_file(key_file.value());
+  if (!info) return report(a.json, what, info.error(), {key_path.string(), {}});
+  const PublicKey pk = info.value().public_key;
+  const std::string publisher_id = encode_publisher_id(pk);
+
+  std::error_code fec;
+  const fs::path dir = fs::canonical(a.dir, fec);
+  if (fec) return report(a.json, what, boost::system::error_code(fec.value(), boost::system::generic_category()),
+                         {a.dir, {}});
+  const fs::path manifest_path = dir / std::string(kManifestPath);
+  const bool signed_already = fs::exists(fs::symlink_status(manifest_path));
+  if (signed_already) {
+    // Only the signature and fields here; the full check (every byte) follows.
+    auto bytes = read_file_bounded(manifest_path, kMaxManifestBytes);
+    if (!bytes) return report(a.json, what, bytes.error(), {std::string(kManifestPath), {}});
+    Diag diag;
+    auto m = verify_manifest(bytes.value(), &pk, &diag);
+    if (!m) {
+      if (diag.file.empty()) diag.file = std::string(kManifestPath);
+      if (m.error() == errc::wrong_publisher) {
+        diag.detail = "the bundle was signed by another key than " + key_path.string();
+      }
+      return report(a.json, what, m.error(), diag);
     }
+    std::string differs;
+    if (options_differ(a, m.value().data(), differs)) {
+      const std::string msg = dir.string() + " is already signed with " + differs +
+                              "; run `tamizdat bundle create` on it to sign it again, then publish";
+      if (a.json) {
+        std::cout << json{{"ok", false}, {"error", "manifest_differs"}, {"message", msg}}.dump() << std::endl;
+      } else {
+        std::cerr << "tamizdat: publish: " << msg << std::endl;
+      }
+      return kExitFailed;
+    }
+  }
+
+  // The head the daemon holds for this channel (none for a first publish).
+  tamizdat::v1::Request get;
+  get.mutable_get_head()->set_publisher_id(publisher_id);
+  auto got = ask_daemon(a, what, get);
+  if (!got) return kExitFailed;
+  std::optional<VerifiedHead> old;
+  if (!got->get_head().envelope().empty()) {
+    const std::string& e = got->get_head().envelope();
+    Diag diag;
+    auto h = verify_head({reinterpret_cast<const std::uint8_t*>(e.data()), e.size()}, &pk, &diag);
+    if (!h) {
+      diag.detail = "the channel head the daemon holds does not verify" +
+                    (diag.detail.empty() ? std::string() : ": " + diag.detail);
+      return report(a.json, what, h.error(), diag);
+    }
+    old = std::move(h).value();
+  }
+
+  std::optional<SecretKey> key;
+  const auto unlock = [&]() -> Result<void> {
+    if (key) return success();
+    BOOST_OUTCOME_TRY(k, unlock_key_file(key_file.value(), key_path, a.passphrase_file));
+    key.emplace(std::move(k));
+    return success();
+  };
+  Diag diag;
+  Result<bundle::VerifiedBundle> b = make_error_code(errc::no_manifest);
+  if (signed_already) {
+    b = bundle::verify_bundle(dir, {pk, a.threads}, &diag);
+  } else {
+    if (auto u = unlock(); !u) return report(a.json, what, u.error(), {key_path.string(), {}});
+    bundle::CreateOptions opt;
+    opt.title = a.title;
+    opt.entry = a.entry;
+    opt.language = a.lang;
+    opt.threads = a.threads;
+    b = bundle::create_bundle(dir, *key, opt, &diag);
+  }
+  if (!b) return report(a.json, what, b.error(), diag);
+  const auto& m = b.value().manifest;
+  const auto& t = b.value().torrent;
+  const std::string bundle_id = bundle::bundle_id(b.value());
+  const std::string magnet = swarm::make_bundle_link(t.info_hash_v1, t.info_hash_v2, m.data().title, pk);
+
+  if (old) {
+    for (const auto& e : old->data().bundles) {
+      if (e.bundle_id == t.info_hash_v2) {
+        return print_published(a, m.data().title, bundle_id, publisher_id, old->data().seq, magnet, true);
+      }
+    }
+  }
+
+  HeadData head;
+  head.publisher = pk;
+  head.seq = old ? old->data().seq + 1 : 1;
+  head.created = static_cast<std::int64_t>(std::time(nullptr));
+  head.expires = 0;
+  if (old) head.bundles = old->data().bundles;
+  HeadEntry entry;
+  entry.bundle_id = t.info_hash_v2;
+  entry.info_hash_v1 = t.info_hash_v1;
+  entry.title = m.data().title;
+  // The torrent's content: the files and the manifest (docs/protocol.md §9).
+  entry.size = m.total_size() + m.envelope().size();
+  entry.created = m.data().created;
+  head.bundles.push_back(std::move(entry));
+
+  if (auto u = unlock(); !u) return report(a.json, what, u.error(), {key_path.string(), {}});
+  Diag head_diag;
+  auto envelope = sign_head(head, *key, &head_diag);
+  if (!envelope) return report(a.json, what, envelope.error(), head_diag);
+  auto head_torrent = bundle::build_head_torrent(envelope.value());
+  if (!head_torrent) return report(a.json, what, head_torrent.error());
+  const std::string pointer = encode_channel_pointer(head_torrent.value().info_hash_v1);
+  const Signature dht_sig = sign_channel_pointer(*key, pointer, static_cast<std::int64_t>(head.seq));
+  key.reset();  // nothing below signs
+
+  tamizdat::v1::Request req;
+  auto* p = req.mutable_publish();
+  p->set_bundle_dir(dir.string());
+  p->set_head_envelope(envelope.value().data(), envelope.value().size());
+  p->set_dht_signature(dht_sig.data(), dht_sig.size());
+  if (!a.json && ::isatty(2) != 0) {
+    std::cerr << "Handing " << human_size(m.total_size()) << " to the daemon, which checks and copies it..."
+              << std::endl;
+  }
+  auto r = ask_daemon(a, what, req, std::chrono::hours(1));
+  if (!r) return kExitFailed;
+  const auto& pr = r->publish();
+  return print_published(a, m.data().title, pr.bundle_id().empty() ? bundle_id : pr.bundle_id(),
+                         pr.publisher_id().empty() ? publisher_id : pr.publisher_id(),
+                         pr.seq() != 0 ? pr.seq() : head.seq, pr.magnet().empty() ? magnet : pr.magnet(), false);
+}
+
+std::string seconds_text(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g s", s);
+  return buf;
+}
+
+bool is_terminal(const std::string& state) { return state == "verified" || state == "failed"; }
+
+// Draws the one-line progress of a fetch on stderr (a terminal only).
+void draw_progress(const std::vector<tamizdat::v1::BundleInfo>& bundles, std::size_t total, bool waiting_for_head) {
+  std::uint64_t done = 0, size = 0;
+  std::size_t finished = 0;
+  for (const auto& b : bundles) {
+    done += b.state() == "verified" ? b.size() : b.downloaded();
+    size += b.size();
+    if (is_terminal(b.state())) ++finished;
+  }
+  std::string line;
+  if (waiting_for_head) {
+    line = "waiting for the channel head...";
+  } else {
+    constexpr int kWidth = 30;
+    const int filled = size == 0 ? 0 : static_cast<int>(std::min<std::uint64_t>(kWidth, done * kWidth / size));
+    line = "[" + std::string(static_cast<std::size_t>(filled), '#') + std::string(kWidth - filled, '.') + "] " +
+           percent(done, size) + "  " + human_size(done) + " / " + (size == 0 ? std::string("?") : human_size(size)) +
+           "  " + std::to_string(finished) + "/" + std::to_string(std::max(total, bundles.size())) + " bundles";
+  }
+  std::cerr << "\r" << line << "\033[K" << std::flush;
+}
+
+// `fetch LINK`: ask the daemon to fetch a channel (a publisher ID, followed
+// from now on) or one bundle (a magnet link), then, unless --no-wait, poll
+// until everything it names is verified or failed.
+int cmd_fetch(const Args& a) {
+  const std::string what = "fetch";
+  tamizdat::v1::Request req;
+  req.mutable_fetch()->set_link(a.link);
+  auto r = ask_daemon(a, what, req);
+  if (!r) return kExitFailed;
+  const std::string publisher_id = r->fetch().publisher_id();
+  const std::string bundle_id = r->fetch().bundle_id();
+  const bool channel = !publisher_id.empty();
+  if (a.no_wait) {
+    if (a.json) {
+      json j = {{"ok", true}};
+      if (channel) j["publisher_id"] = publisher_id;
+      else j["bundle_id"] = bundle_id;
+      std::cout << j.dump() << std::endl;
+    } else {
+      std::cout << (channel ? "Fetching channel " + publisher_id : "Fetching bundle " + bundle_id)
+                << "; see `tamizdat ls` for progress" << std::endl;
+    }
+    return 0;
+  }
+
+  const bool progress = !a.json && ::isatty(2) != 0;
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<tamizdat::v1::BundleInfo> bundles;
+  std::uint64_t head_seq = 0;
+  std::size_t head_bundles = 0;
+  bool done = false;
+  bool timed_out = false;
+  for (;;) {
+    tamizdat::v1::Request list;
+    list.mutable_list()->set_publisher_id(publisher_id);
+    auto l = ask_daemon(a, what, list);
+    if (!l) {
+      if (progress) std::cerr << std::endl;
+      return kExitFailed;
+    }
+    bundles.clear();
+    for (const auto& b : l->list().bundles()) {
+      if (channel || b.bundle_id() == bundle_id) bundles.push_back(b);
+    }
+    head_seq = l->list().head_seq();
+    head_bundles = l->list().head_bundles();
+    const bool all_terminal =
+        std::all_of(bundles.begin(), bundles.end(), [](const auto& b) { return is_terminal(b.state()); });
+    done = channel ? head_seq > 0 && bundles.size() >= head_bundles && all_terminal
+                   : !bundles.empty() && all_terminal;
+    if (progress) draw_progress(bundles, channel ? head_bundles : 1, channel && head_seq == 0);
+    if (done) break;
+    if (a.timeout &&
+        std::chrono::steady_clock::now() - start >= std::chrono::duration<double>(*a.timeout)) {
+      timed_out = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  if (progress) std::cerr << std::endl;
+
+  std::size_t verified = 0, failed = 0;
+  for (const auto& b : bundles) {
+    if (b.state() == "verified") ++verified;
+    if (b.state() == "failed") ++failed;
+  }
+  const bool ok = done && failed == 0;
+  const std::size_t total = channel ? std::max<std::size_t>(head_bundles, bundles.size()) : 1;
+  if (a.json) {
+    json list = json::array();
+    for (const auto& b : bundles) list.push_back(info_json(b));
+    json j = {{"ok", ok}, {"bundles", list}};
+    if (channel) {
+      j["publisher_id"] = publisher_id;
+      j["head_seq"] = head_seq;
+    } else {
+      j["bundle_id"] = bundle_id;
+    }
+    if (timed_out) {
+      j["error"] = "timed_out";
+      j["message"] = "gave up waiting after " + seconds_text(*a.timeout);
+    } else if (failed != 0) {
+      j["error"] = "failed";
+      j["message"] = std::to_string(failed) + " bundle(s) failed";
+    }
+    std::cout << j.dump() << std::endl;
+  } else {
+    for (const auto& b : bundles) std::cout << info_line(b) << std::endl;
+    if (timed_out) {
+      std::cerr << "tamizdat: fetch: timed out after " << seconds_text(*a.timeout) << ": " << verified << " of " << total
+                << " bundles verified"
+                << (channel && head_seq == 0 ? " (no channel head found yet)" : "") << std::endl;
+    } else if (failed != 0) {
+      std::cerr << "tamizdat: fetch: " << failed << " of " << total << " bundles failed verification" << std::endl;
+      for (const auto& b : bundles) {
+        if (b.state() == "failed") std::cerr << "  " << b.bundle_id() << ": " << b.error() << std::endl;
+      }
+    } else if (channel) {
+      std::cout << "Channel " << publisher_id << " at seq " << head_seq << ": " << verified
+                << (verified == 1 ? " bundle" : " bundles") << " verified" << std::endl;
+    } else {
+      std::cout << "Bundle " << bundle_id << " verified" << std::endl;
+    }
+  }
+  return ok ? 0 : kExitFailed;
+}
+
+// `share [ID]`: the links to hand readers.
+int cmd_share(const Args& a) {
+  tamizdat::v1::Request req;
+  req.mutable_share()->set_id(a.id);
+  auto r = ask_daemon(a, "share", req);
+  if (!r) return kExitFailed;
+  const auto& links = r->share().links();
+  if (links.empty()) {
+    const std::string msg = "nothing to share: this node has published no channel (publish something first)";
+    if (a.json) {
+      std::cout << json{{"ok", false}, {"error", "nothing_to_share"}, {"message", msg}}.dump() << std::endl;
+    } else {
+      std::cerr << "tamizdat: share: " << msg << std::endl;
+    }
+    return kExitFailed;
+  }
+  if (a.json) {
+    json list = json::array();
+    for (const auto& l : links) list.push_back(l);
+    std::cout << json{{"ok", true}, {"links", list}}.dump() << std::endl;
+  } else {
+    for (const auto& l : links) std::cout << l << std::endl;
   }
   return 0;
 }
@@ -460,6 +835,24 @@ int run(int argc, char** argv) {
   auto* ls = app.add_subcommand("ls", "List the bundles the daemon holds");
   ls->add_option("id", a.id, "Only this publisher's bundles");
   add_json(ls);
+  auto* publish = app.add_subcommand("publish", "Sign a folder (if needed) and publish it on your channel");
+  publish->add_option("dir", a.dir, "Folder or bundle to publish")->required()->check(CLI::ExistingDirectory);
+  publish->add_option("--key", a.key, "Key file (default: $XDG_DATA_HOME/tamizdat/publisher.key)");
+  publish->add_option("--passphrase-file", a.passphrase_file, "Read the passphrase from this file's first line");
+  publish->add_option("--title", a.title, "Title when signing (default: the folder's name)");
+  publish->add_option("--entry", a.entry, "File a reader opens first when signing (default: index.html)");
+  publish->add_option("--lang", a.lang, "Language tag when signing, e.g. fa or ru");
+  add_threads(publish);
+  add_json(publish);
+  auto* fetch = app.add_subcommand("fetch", "Fetch a channel (publisher ID) or a bundle (magnet link)");
+  fetch->add_option("link", a.link, "Publisher ID or magnet link")->required();
+  fetch->add_flag("--no-wait", a.no_wait, "Start the fetch and return at once");
+  fetch->add_option("--timeout", a.timeout, "Give up waiting after this many seconds")
+      ->check(CLI::PositiveNumber);
+  add_json(fetch);
+  auto* share = app.add_subcommand("share", "Print the links to hand readers");
+  share->add_option("id", a.id, "Publisher ID or bundle ID (default: your own channels)");
+  add_json(share);
 
   try {
     app.parse(argc, argv);
@@ -484,6 +877,9 @@ int run(int argc, char** argv) {
   if (follow->parsed()) return cmd_follow(a, true);
   if (unfollow->parsed()) return cmd_follow(a, false);
   if (ls->parsed()) return cmd_ls(a);
+  if (publish->parsed()) return cmd_publish(a);
+  if (fetch->parsed()) return cmd_fetch(a);
+  if (share->parsed()) return cmd_share(a);
   return kExitUsage;
 }
 
