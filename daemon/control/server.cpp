@@ -80,6 +80,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   // connection was closed by stop() first. The Reply holds only a weak
   // reference to the slot, so a late or second call is harmless.
   asio::awaitable<std::optional<tamizdat::v1::Response>> ask(Conn& conn, const tamizdat::v1::Request& req) {
+    // stop() may have run between the read completing and this coroutine
+    // resuming; then nobody would ever abandon the slot made below.
+    if (!conn.sock.is_open()) co_return std::nullopt;
     auto pending = std::make_shared<Pending>(io);
     conn.pending = pending;
     Reply reply = [weak = std::weak_ptr<Pending>(pending)](tamizdat::v1::Response r) {
