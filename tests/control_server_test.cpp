@@ -66,6 +66,7 @@ class Harness {
   ~Harness() {
     on_io([this] {
       m_server.reset();
+      m_kept.clear();
       return 0;
     });
     m_work.reset();
@@ -82,6 +83,9 @@ class Harness {
   }
 
   asio::io_context& io() { return m_io; }
+  // Keeps `p` (a timer of the test's) until the harness stops, then destroys
+  // it on the io thread before the io_context goes. Call on the io thread.
+  void keep(std::shared_ptr<void> p) { m_kept.push_back(std::move(p)); }
   fs::path socket() const { return m_tmp / "control.sock"; }
   void stop() {
     on_io([this] {
@@ -98,6 +102,7 @@ class Harness {
   asio::io_context m_io;
   asio::executor_work_guard<asio::io_context::executor_type> m_work;
   std::unique_ptr<control::Server> m_server;
+  std::vector<std::shared_ptr<void>> m_kept;
   std::thread m_thread;
 };
 
@@ -212,12 +217,12 @@ TEST(ControlServer, IoThreadStaysFreeWhileAReplyIsPending) {
 TEST(ControlServer, IdleTimeoutSparesAConnectionWaitingForItsReply) {
   control::ServerLimits limits;
   limits.idle_timeout = 1s;
-  std::shared_ptr<asio::steady_timer> later;
   Harness h(
       [&](const Request&, control::Reply reply) {
         // Reply after more than two idle timeouts.
-        later = std::make_shared<asio::steady_timer>(h.io(), 2500ms);
+        auto later = std::make_shared<asio::steady_timer>(h.io(), 2500ms);
         later->async_wait([reply = std::move(reply)](const boost::system::error_code&) { reply(ok_response(9)); });
+        h.keep(later);
       },
       limits);
   RawClient c(h.socket());
@@ -262,14 +267,13 @@ TEST(ControlServer, PipelinedRequestsAreAnsweredInOrder) {
   // Each request is answered later than the one after it would be, if the
   // server did not wait for one reply before asking about the next.
   int n = 0;
-  std::vector<std::shared_ptr<asio::steady_timer>> timers;
   Harness h([&](const Request&, control::Reply reply) {
     ++n;
     auto t = std::make_shared<asio::steady_timer>(h.io(), std::chrono::milliseconds(400 - 100 * n));
     t->async_wait([reply = std::move(reply), k = n](const boost::system::error_code&) {
       reply(ok_response(static_cast<std::uint32_t>(k)));
     });
-    timers.push_back(t);
+    h.keep(t);
   });
   RawClient c(h.socket());
   ASSERT_TRUE(c.connected());
