@@ -6,6 +6,7 @@
 #include "core/hex.h"
 #include "test_util.h"
 
+#include <libtorrent/create_torrent.hpp>
 #include <libtorrent/torrent_info.hpp>
 
 #include <gtest/gtest.h>
@@ -93,6 +94,26 @@ TEST(HeadTorrent, OneFileHoldingTheEnvelope) {
     }
     EXPECT_EQ(real_files, 1);
     EXPECT_EQ(ti.piece_length(), t.value().piece_size);
+  }
+}
+
+// libtorrent's own create_torrent, hashing the envelope written to disk,
+// must give the same bytes: otherwise seeding the head would fail its check.
+TEST(HeadTorrent, SameAsLibtorrentHashingTheFile) {
+  for (const std::size_t bundles : {std::size_t{1}, std::size_t{40}, std::size_t{3000}}) {
+    const auto env = signed_head(9, bundles);
+    auto ours = build_head_torrent(env);
+    ASSERT_TRUE(ours);
+    test::TempDir dir;
+    test::write_bytes(dir / (ours.value().name + "/" + std::string(kHeadFileName)), env);
+    lt::file_storage fs;
+    fs.add_file(ours.value().name + "/" + std::string(kHeadFileName), static_cast<std::int64_t>(env.size()));
+    lt::create_torrent ct(fs, ours.value().piece_size);
+    ct.set_creator("tamizdat");
+    ct.set_creation_date(0);
+    lt::set_piece_hashes(ct, dir.path().string());
+    const std::vector<char> theirs = ct.generate_buf();
+    EXPECT_EQ(ours.value().bytes, std::vector<std::uint8_t>(theirs.begin(), theirs.end())) << env.size() << " bytes";
   }
 }
 
