@@ -10,8 +10,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <algorithm>
+#include <chrono>
+
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <optional>
@@ -70,7 +74,16 @@ tz::config::LogLevel g_log_level = tz::config::LogLevel::info;
 
 void log(tz::config::LogLevel level, const std::string& line) {
   if (level > g_log_level) return;
-  std::cerr << "tamizdatd: " << tz::config::to_string(level) << ": " << line << std::endl;
+  // UTC with milliseconds: lines from several nodes can be merged and sorted.
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char stamp[64];
+  std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  std::cerr << stamp << " tamizdatd: " << tz::config::to_string(level) << ": " << line << std::endl;
 }
 
 int run(int argc, char** argv) {
@@ -132,17 +145,23 @@ int run(int argc, char** argv) {
   so.lan = s.lan;
   so.force_encryption = s.force_encryption;
   if (s.socks5_proxy) so.socks5_proxy = cfg::to_string(*s.socks5_proxy);
-  tz::swarm::Session swarm(io, so);
+  std::vector<std::string> peers;
+  for (const auto& p : s.peers) peers.push_back(cfg::to_string(p));
 
+  tz::node::NodeOptions no;
+  no.data_dir = s.data_dir;
+  no.poll_interval = s.poll_interval;
   tz::node::Node node(
-      catalog.value(),
-      [&swarm] {
-        const auto st = swarm.stats();
-        return tz::node::SwarmFacts{st.dht_nodes, st.listen_port, st.peers};
-      },
-      [] { return static_cast<std::int64_t>(std::time(nullptr)); });
+      io, catalog.value(), no, [] { return static_cast<std::int64_t>(std::time(nullptr)); },
+      [](int level, const std::string& line) {
+        log(static_cast<tz::config::LogLevel>(std::clamp(level, 0, 3)), line);
+      });
+  tz::swarm::Session swarm(io, so, node, peers);
+  node.start(swarm);
   tz::control::Server control(io, s.data_dir / "control.sock",
-                              [&node](const tamizdat::v1::Request& r) { return node.handle(r); });
+                              [&node](const tamizdat::v1::Request& r, tz::control::Reply reply) {
+                                node.handle(r, std::move(reply));
+                              });
   if (auto r = control.start(); !r) {
     log(tz::config::LogLevel::error, "cannot listen on " + (s.data_dir / "control.sock").string() + ": " + r.error().message());
     return kExitFailed;
@@ -153,7 +172,9 @@ int run(int argc, char** argv) {
     if (ec) return;
     log(tz::config::LogLevel::info, std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
     control.stop();
-    io.stop();
+    // Resume data first (bounded), so a restart neither re-hashes nor
+    // re-downloads; libtorrent's own shutdown follows when `swarm` goes.
+    node.shutdown(std::chrono::milliseconds(3000), [&io] { io.stop(); });
   });
   log(tz::config::LogLevel::info, "running; data dir " + s.data_dir.string() + ", listening on " + so.listen);
   io.run();

@@ -340,13 +340,13 @@ TEST(ApplyToml, TooManyBootstrapEntries) {
 }
 
 TEST(ApplyToml, PollIntervalOutOfRange) {
-  for (const char* text : {"poll_interval = 9", "poll_interval = 86401", "poll_interval = 0",
+  for (const char* text : {"poll_interval = 86401", "poll_interval = 0",
                            "poll_interval = -300", "poll_interval = 9223372036854775807"}) {
     const auto e = toml_err(text);
     EXPECT_EQ(e.key, "poll_interval") << text;
-    EXPECT_TRUE(contains(e.message, "out of range 10..86400")) << e.message;
+    EXPECT_TRUE(contains(e.message, "out of range 1..86400")) << e.message;
   }
-  EXPECT_EQ(ok(apply_toml(base(), "poll_interval = 10", kEnv)).poll_interval, std::chrono::seconds(10));
+  EXPECT_EQ(ok(apply_toml(base(), "poll_interval = 1", kEnv)).poll_interval, std::chrono::seconds(1));
   EXPECT_EQ(ok(apply_toml(base(), "poll_interval = 86400", kEnv)).poll_interval,
             std::chrono::seconds(86400));
 }
@@ -581,7 +581,7 @@ TEST(ApplyFlag, PollIntervalMustBeWholeSecondsInRange) {
     EXPECT_EQ(e.key, "--poll-interval") << v;
     EXPECT_TRUE(contains(e.message, "not a whole number")) << e.message;
   }
-  for (const char* v : {"9", "86401", "99999999999999999999999999"}) {
+  for (const char* v : {"0", "86401", "99999999999999999999999999"}) {
     const auto e = err(apply_flag(base(), "--poll-interval", v, kEnv));
     EXPECT_EQ(e.key, "--poll-interval") << v;
     EXPECT_TRUE(contains(e.message, "out of range")) << e.message;

@@ -47,6 +47,16 @@ constexpr const char* kMigrations[] = {
       count INTEGER NOT NULL
     ) WITHOUT ROWID;
     )sql",
+    // 2: the network. Why a bundle failed; which bundles and channels are
+    // this node's own publications.
+    R"sql(
+    ALTER TABLE bundles ADD COLUMN error TEXT NOT NULL DEFAULT '';
+    ALTER TABLE bundles ADD COLUMN own INTEGER NOT NULL DEFAULT 0 CHECK (own IN (0, 1));
+    CREATE TABLE own_channels (
+      publisher BLOB PRIMARY KEY CHECK (length(publisher) = 32),
+      since INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -95,7 +105,9 @@ class Stmt {
     return *this;
   }
   Stmt& bind(int i, std::string_view text) {
-    keep(sqlite3_bind_text(m_stmt, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
+    // A null pointer would bind SQL NULL; an empty view is the empty string.
+    keep(sqlite3_bind_text(m_stmt, i, text.data() != nullptr ? text.data() : "", static_cast<int>(text.size()),
+                           SQLITE_TRANSIENT));
     return *this;
   }
   Stmt& bind(int i, std::int64_t v) {
@@ -166,6 +178,8 @@ Result<BundleRow> read_bundle(const Stmt& s) {
   r.size = static_cast<std::uint64_t>(s.i64(5));
   r.path = s.text(6);
   r.added_at = s.i64(7);
+  r.error = s.text(8);
+  r.own = s.i64(9) != 0;
   return r;
 }
 
@@ -329,10 +343,11 @@ Result<std::uint64_t> Catalog::equivocations(const PublicKey& publisher) {
 
 Result<void> Catalog::upsert_bundle(const BundleRow& r) {
   return Stmt(m_db,
-              "INSERT INTO bundles (id, info_hash_v1, publisher, title, state, size, path, added_at) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET info_hash_v1 = excluded.info_hash_v1, "
+              "INSERT INTO bundles (id, info_hash_v1, publisher, title, state, size, path, added_at, error, own) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET info_hash_v1 = excluded.info_hash_v1, "
               "publisher = excluded.publisher, title = excluded.title, state = excluded.state, "
-              "size = excluded.size, path = excluded.path, added_at = excluded.added_at")
+              "size = excluded.size, path = excluded.path, added_at = excluded.added_at, error = excluded.error, "
+              "own = excluded.own")
       .bind(1, r.id)
       .bind(2, r.info_hash_v1)
       .bind(3, r.publisher.bytes)
@@ -341,17 +356,23 @@ Result<void> Catalog::upsert_bundle(const BundleRow& r) {
       .bind(6, static_cast<std::int64_t>(r.size))
       .bind(7, r.path)
       .bind(8, r.added_at)
+      .bind(9, r.error)
+      .bind(10, static_cast<std::int64_t>(r.own ? 1 : 0))
       .run();
 }
 
-Result<void> Catalog::set_state(const Sha256& id, BundleState state) {
-  BOOST_OUTCOME_TRY(Stmt(m_db, "UPDATE bundles SET state = ? WHERE id = ?").bind(1, state_name(state)).bind(2, id).run());
+Result<void> Catalog::set_state(const Sha256& id, BundleState state, std::string_view error) {
+  BOOST_OUTCOME_TRY(Stmt(m_db, "UPDATE bundles SET state = ?, error = ? WHERE id = ?")
+                        .bind(1, state_name(state))
+                        .bind(2, error)
+                        .bind(3, id)
+                        .run());
   if (sqlite3_changes(m_db) == 0) return catalog_errc::not_found;
   return success();
 }
 
 Result<std::optional<BundleRow>> Catalog::bundle(const Sha256& id) {
-  Stmt s(m_db, "SELECT id, info_hash_v1, publisher, title, state, size, path, added_at FROM bundles WHERE id = ?");
+  Stmt s(m_db, "SELECT id, info_hash_v1, publisher, title, state, size, path, added_at, error, own FROM bundles WHERE id = ?");
   s.bind(1, id);
   BOOST_OUTCOME_TRY(row, s.step());
   if (!row) return std::optional<BundleRow>();
@@ -360,9 +381,9 @@ Result<std::optional<BundleRow>> Catalog::bundle(const Sha256& id) {
 }
 
 Result<std::vector<BundleRow>> Catalog::bundles(const std::optional<PublicKey>& publisher) {
-  Stmt s(m_db, publisher ? "SELECT id, info_hash_v1, publisher, title, state, size, path, added_at FROM bundles "
+  Stmt s(m_db, publisher ? "SELECT id, info_hash_v1, publisher, title, state, size, path, added_at, error, own FROM bundles "
                            "WHERE publisher = ? ORDER BY added_at, rowid"
-                         : "SELECT id, info_hash_v1, publisher, title, state, size, path, added_at FROM bundles "
+                         : "SELECT id, info_hash_v1, publisher, title, state, size, path, added_at, error, own FROM bundles "
                            "ORDER BY added_at, rowid");
   if (publisher) s.bind(1, publisher->bytes);
   std::vector<BundleRow> out;
@@ -371,6 +392,43 @@ Result<std::vector<BundleRow>> Catalog::bundles(const std::optional<PublicKey>& 
     if (!row) break;
     BOOST_OUTCOME_TRY(r, read_bundle(s));
     out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<void> Catalog::mark_own_channel(const PublicKey& publisher, std::int64_t now) {
+  return Stmt(m_db, "INSERT OR IGNORE INTO own_channels (publisher, since) VALUES (?, ?)")
+      .bind(1, publisher.bytes)
+      .bind(2, now)
+      .run();
+}
+
+Result<std::vector<PublicKey>> Catalog::own_channels() {
+  Stmt s(m_db, "SELECT publisher FROM own_channels ORDER BY since, publisher");
+  std::vector<PublicKey> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) break;
+    PublicKey k;
+    if (!to_array(s.blob(0), k.bytes)) return sql_error(SQLITE_CORRUPT);
+    out.push_back(k);
+  }
+  return out;
+}
+
+Result<std::vector<HeadRow>> Catalog::heads() {
+  Stmt s(m_db, "SELECT publisher, seq, envelope, dht_signature, received_at FROM heads ORDER BY publisher");
+  std::vector<HeadRow> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) break;
+    HeadRow h;
+    if (!to_array(s.blob(0), h.publisher.bytes)) return sql_error(SQLITE_CORRUPT);
+    h.seq = static_cast<std::uint64_t>(s.i64(1));
+    h.envelope = s.blob(2);
+    h.dht_signature = s.blob(3);
+    h.received_at = s.i64(4);
+    out.push_back(std::move(h));
   }
   return out;
 }

@@ -34,7 +34,7 @@ struct sqlite3;
 
 namespace tz::catalog {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 enum class catalog_errc {
   newer_schema = 1,  // the database was written by a newer Tamizdat
@@ -68,6 +68,8 @@ struct BundleRow {
   std::uint64_t size = 0;
   std::string path;  // folder holding the bundle
   std::int64_t added_at = 0;
+  std::string error;  // why it failed (an error name), when failed
+  bool own = false;   // published by this node
   bool operator==(const BundleRow&) const = default;
 };
 
@@ -102,6 +104,8 @@ class Catalog {
   [[nodiscard]] Result<void> store_head(const VerifiedHead& head, std::span<const std::uint8_t> dht_signature,
                                         std::int64_t now);
   [[nodiscard]] Result<std::optional<HeadRow>> head(const PublicKey& publisher);
+  // Every head held, followed or own (for re-putting pointers at start-up).
+  [[nodiscard]] Result<std::vector<HeadRow>> heads();
   // Equivocation evidence: two signed heads with one seq. Both are kept.
   [[nodiscard]] Result<void> record_equivocation(const PublicKey& publisher, std::uint64_t seq,
                                                  std::span<const std::uint8_t> held,
@@ -111,10 +115,14 @@ class Catalog {
   // Bundles. upsert replaces every field of an existing row with the same ID.
   [[nodiscard]] Result<void> upsert_bundle(const BundleRow& row);
   // Fails with catalog_errc::not_found when there is no such bundle.
-  [[nodiscard]] Result<void> set_state(const Sha256& id, BundleState state);
+  [[nodiscard]] Result<void> set_state(const Sha256& id, BundleState state, std::string_view error = {});
   [[nodiscard]] Result<std::optional<BundleRow>> bundle(const Sha256& id);
   // All bundles (of one publisher, if given), oldest first.
   [[nodiscard]] Result<std::vector<BundleRow>> bundles(const std::optional<PublicKey>& publisher = std::nullopt);
+
+  // Channels this node has published to (`share` with no argument).
+  [[nodiscard]] Result<void> mark_own_channel(const PublicKey& publisher, std::int64_t now);
+  [[nodiscard]] Result<std::vector<PublicKey>> own_channels();
 
   // Counters of rejected input, by reason (an error name such as "bad_signature").
   [[nodiscard]] Result<void> count_rejection(std::string_view reason, std::uint64_t n = 1);

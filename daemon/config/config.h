@@ -31,7 +31,9 @@ namespace tz::config {
 inline constexpr std::size_t kMaxConfigBytes = 1024 * 1024;  // whole TOML file
 inline constexpr std::size_t kMaxListEntries = 64;           // bootstrap, peers
 inline constexpr std::size_t kMaxStringBytes = 1024;         // any string value
-inline constexpr std::chrono::seconds kMinPollInterval{10};
+// Below a minute only makes sense on a private DHT (tests, a LAN); the
+// operator guide says so.
+inline constexpr std::chrono::seconds kMinPollInterval{1};
 inline constexpr std::chrono::seconds kMaxPollInterval{24 * 60 * 60};
 
 inline constexpr std::uint16_t kDefaultListenPort = 6881;

@@ -60,6 +60,14 @@ enum class errc {
   // Channels (appended: values keep their numbers).
   malformed_head,         // signed, but not a valid channel head
   malformed_dht_item,     // a DHT item value not of the documented form
+  // The network (issue 4).
+  bad_link,               // neither a publisher ID nor a bundle magnet link
+  head_mismatch,          // a head torrent or DHT item that does not fit the head it carries
+  stale_head,             // a head not newer than the one held (rollback or replay)
+  equivocation,           // a different head with the seq of the one held
+  not_in_head,            // a bundle the channel head does not list
+  bundle_mismatch,        // a fetched bundle whose torrent differs from its manifest or head entry
+  no_such_bundle,         // no bundle with that ID on this node
 };
 
 const boost::system::error_category& tamizdat_category() noexcept;

@@ -1,42 +1,162 @@
-// The daemon's behaviour behind the control socket. Today: status, follow,
-// unfollow and listing; publishing, channel polling and mirroring arrive
-// with the rest of issue 4. The node owns no I/O of its own: it reads and
-// writes the catalogue and asks the swarm for statistics through a function,
-// so tests can give it fakes. Use on the io thread only.
+// The daemon's behaviour: answering the control socket (status, follow,
+// publish, fetch, share, listing), and the life of channels and bundles on
+// the network. Everything here runs on the io thread; verifying and copying
+// bundles (which read every byte) run on a small worker pool and post their
+// results back.
+//
+// Channels: every poll interval the node looks up the DHT pointer of each
+// followed (and own) channel. A pointer newer than the held head names a
+// head torrent, which is fetched, verified (signature, publisher, seq equal
+// to the pointer's, torrent equal to the canonical one) and judged by the
+// mirror rules (core/channel.h). An accepted head is stored, seeded, and its
+// signed pointer re-put, now and every republish interval, so a channel
+// stays findable while its publisher is offline.
+//
+// Bundles listed by an accepted head are fetched manifest first: their
+// metadata must hash to the bundle ID the head names and be no larger than
+// the head says; then only the manifest is downloaded and verified against
+// the publisher and the torrent's own file list; then the rest; then the
+// whole folder is verified again from disk before it is marked verified.
+// Any failure removes the data, marks the bundle failed and counts the reason.
 #pragma once
 
 #include "catalog/catalog.h"
+#include "control/server.h"
+#include "swarm/session.h"
 #include "tamizdat/v1/control.pb.h"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
 
 namespace tz::node {
 
-struct SwarmFacts {
-  std::uint32_t dht_nodes = 0;
-  std::uint32_t listen_port = 0;
-  std::uint32_t peers = 0;
+struct NodeOptions {
+  std::filesystem::path data_dir;
+  std::chrono::seconds poll_interval{60};
+  std::chrono::seconds republish_interval{600};
+  std::chrono::seconds resume_interval{30};
+  unsigned worker_threads = 2;
 };
 
-class Node {
- public:
-  // `catalog` must outlive the node; `swarm_facts` is called for status.
-  Node(catalog::Catalog& catalog, std::function<SwarmFacts()> swarm_facts, std::function<std::int64_t()> clock);
+// Lines for the daemon's log: level (0 error, 1 warn, 2 info, 3 debug) and text.
+using LogFn = std::function<void(int level, const std::string& line)>;
 
-  // Answers one control request. Bad input (a mistyped publisher ID) gets an
-  // error response naming it, and is counted in the catalogue's rejections.
-  [[nodiscard]] tamizdat::v1::Response handle(const tamizdat::v1::Request& request);
+class Node final : public swarm::Events {
+ public:
+  Node(boost::asio::io_context& io, catalog::Catalog& catalog, NodeOptions options,
+       std::function<std::int64_t()> clock, LogFn log);
+  ~Node() override;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Gives the node its swarm (which takes the node as its Events), then
+  // brings back what the catalogue holds: seeds, downloads, DHT pointers.
+  void start(swarm::Session& swarm);
+  // Saves resume data of every torrent, then calls `done` (within `limit`).
+  void shutdown(std::chrono::milliseconds limit, std::function<void()> done);
+
+  // Answers one control request; `reply` is called once, maybe later.
+  void handle(const tamizdat::v1::Request& request, control::Reply reply);
+
+  // swarm::Events
+  void on_metadata(const swarm::TorrentKey& key, const swarm::TorrentMeta& meta) override;
+  void on_file_complete(const swarm::TorrentKey& key, std::size_t index) override;
+  void on_finished(const swarm::TorrentKey& key, bool seeding) override;
+  void on_torrent_error(const swarm::TorrentKey& key, const std::string& message) override;
+  void on_hash_failed(const swarm::TorrentKey& key) override;
+  void on_peer_banned(const swarm::TorrentKey& key) override;
+  void on_pointer(const PublicKey& publisher, const Result<std::optional<swarm::SignedPointer>>& item) override;
+  void on_resume_data(const swarm::TorrentKey& key, std::vector<char> data) override;
+  void on_put(const PublicKey& publisher, std::int64_t seq, int stored) override;
+  void on_dht_ready() override;
 
  private:
+  enum class Stage { metadata, manifest, content, verifying, seeding };
+  struct BundleFetch {
+    Sha256 id{};
+    std::optional<PublicKey> publisher;  // unknown for a bare magnet until its manifest verifies
+    std::uint64_t max_size = 0;
+    Stage stage = Stage::metadata;
+    std::filesystem::path save_path;  // the bundle folder is save_path / meta.name
+    swarm::TorrentMeta meta;
+    std::size_t manifest_index = 0;
+  };
+  struct HeadFetch {
+    PublicKey publisher;
+    swarm::SignedPointer pointer;
+    std::string name;  // the head torrent's folder, once its metadata is known
+  };
+
+  // control
   tamizdat::v1::Response status();
   tamizdat::v1::Response follow(const std::string& id, bool on);
   tamizdat::v1::Response list(const std::string& id);
+  tamizdat::v1::Response get_head(const std::string& id);
+  tamizdat::v1::Response share(const std::string& id);
+  tamizdat::v1::Response fetch(const std::string& link);
+  void publish(const tamizdat::v1::PublishRequest& req, control::Reply reply);
   tamizdat::v1::Response failure(const boost::system::error_code& ec, std::string_view what);
+  tamizdat::v1::Response refuse(const boost::system::error_code& ec, std::string_view what);
 
+  // channels
+  void poll();
+  void republish();
+  void save_progress();
+  void fetch_head(const PublicKey& publisher, const swarm::SignedPointer& pointer);
+  void head_arrived(const swarm::TorrentKey& key);
+  Result<void> seed_head(const VerifiedHead& head);
+  void put_pointer(const PublicKey& publisher);
+  void schedule_bundles(const VerifiedHead& head);
+
+  // bundles
+  void start_bundle(const Sha256& id, const InfoHashV1& v1, std::optional<PublicKey> publisher, std::uint64_t max_size);
+  void bundle_metadata(const swarm::TorrentKey& key, BundleFetch& b, const swarm::TorrentMeta& meta);
+  void check_manifest(const swarm::TorrentKey& key, BundleFetch& b);
+  void verify_downloaded(const swarm::TorrentKey& key, BundleFetch& b);
+  void fail_bundle(const swarm::TorrentKey& key, const boost::system::error_code& ec, const std::string& detail);
+  void restore_bundle(const catalog::BundleRow& row);
+
+  void count(const boost::system::error_code& ec);
+  void count(std::string_view reason);
+  void warn(const std::string& line) { m_log(1, line); }
+  void info(const std::string& line) { m_log(2, line); }
+  void every(boost::asio::steady_timer& t, std::chrono::seconds interval, void (Node::*fn)());
+  std::filesystem::path resume_file(const swarm::TorrentKey& key) const;
+  std::filesystem::path bundle_save_path(const Sha256& id) const;
+
+  boost::asio::io_context& m_io;
   catalog::Catalog& m_catalog;
-  std::function<SwarmFacts()> m_swarm_facts;
+  NodeOptions m_options;
   std::function<std::int64_t()> m_clock;
+  LogFn m_log;
+  swarm::Session* m_swarm = nullptr;
+  boost::asio::thread_pool m_workers;
+  boost::asio::steady_timer m_poll_timer;
+  boost::asio::steady_timer m_republish_timer;
+  boost::asio::steady_timer m_resume_timer;
+  boost::asio::steady_timer m_shutdown_timer;
+  boost::asio::steady_timer m_retry_timer;
+
+  std::map<swarm::TorrentKey, BundleFetch> m_bundles;       // every bundle torrent in the session
+  std::map<swarm::TorrentKey, HeadFetch> m_head_fetches;    // head torrents being fetched
+  std::map<PublicKey, swarm::TorrentKey> m_seeded_heads;    // the head torrent seeded per channel
+  std::map<PublicKey, swarm::SignedPointer> m_pointers;     // the newest signed pointer held per channel
+  std::set<PublicKey> m_unconfirmed;                        // pointers no DHT node has stored yet
+  std::set<swarm::TorrentKey> m_judged;                     // head torrents refused: not fetched again
+  std::size_t m_pending_resume = 0;
+  std::function<void()> m_shutdown_done;
+  // Set to false on destruction: work posted back from the pool checks it.
+  std::shared_ptr<bool> m_alive = std::make_shared<bool>(true);
 };
 
 }  // namespace tz::node

@@ -11,6 +11,7 @@
 #include "core/ids.h"
 #include "core/keys.h"
 #include "core/result.h"
+#include "swarm/pointer.h"
 
 #include <libtorrent/alert.hpp>
 #include <libtorrent/session.hpp>
@@ -20,14 +21,6 @@
 #include <string>
 
 namespace tz::swarm {
-
-struct SignedPointer {
-  PublicKey publisher;
-  std::int64_t seq = 0;
-  std::string value;    // encode_channel_pointer(...)
-  Signature signature{};
-  bool operator==(const SignedPointer&) const = default;
-};
 
 // Starts storing `p` under its publisher's key with salt kDhtSalt. The result
 // arrives as a dht_put_alert (num_success: how many nodes stored it).

@@ -1,22 +1,78 @@
 #include "swarm/session.h"
 
+#include "swarm/dht.h"
+
 #include <libtorrent/alert_types.hpp>
+#include <libtorrent/read_resume_data.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/session_stats.hpp>
+#include <libtorrent/torrent_info.hpp>
+#include <libtorrent/write_resume_data.hpp>
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <atomic>
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <chrono>
+#include <map>
 
 namespace tz::swarm {
+namespace {
+
+TorrentKey key_of(const lt::info_hash_t& ih) {
+  TorrentKey k{};
+  std::copy(ih.v1.begin(), ih.v1.end(), k.begin());
+  return k;
+}
+
+lt::sha1_hash to_lt(const Sha1& h) { return lt::sha1_hash(reinterpret_cast<const char*>(h.data())); }
+lt::sha256_hash to_lt(const Sha256& h) { return lt::sha256_hash(reinterpret_cast<const char*>(h.data())); }
+
+std::optional<lt::tcp::endpoint> parse_endpoint(const std::string& s) {
+  const auto colon = s.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  std::string host = s.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  const auto addr = boost::asio::ip::make_address(host, ec);
+  if (ec) return std::nullopt;
+  try {
+    const int port = std::stoi(s.substr(colon + 1));
+    if (port <= 0 || port > 65535) return std::nullopt;
+    return lt::tcp::endpoint(addr, static_cast<std::uint16_t>(port));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+lt::settings_pack debug_settings(lt::settings_pack p) {
+  if (std::getenv("TZ_DEBUG_ALERTS") != nullptr) p.set_int(lt::settings_pack::alert_mask, static_cast<int>(lt::alert_category::all));
+  return p;
+}
+
+}  // namespace
 
 struct Session::Impl : std::enable_shared_from_this<Session::Impl> {
-  Impl(boost::asio::io_context& io_, const SwarmOptions& o)
-      : io(io_), session(lt::session_params(make_settings(o))), timer(io_) {
-    dht_nodes_idx = lt::find_metric_idx("dht.dht_nodes");
+  struct Entry {
+    lt::torrent_handle handle;
+    std::vector<lt::file_index_t> files;  // TorrentMeta index -> libtorrent file index
+    TorrentProgress progress;
+    bool from_link = false;  // fetched by link: the node chooses files after on_metadata
+    // Completions waiting for their data to reach the disk: libtorrent may
+    // report a piece passed while it is still in its write buffers.
+    std::vector<std::size_t> completed_files;
+    bool finished = false;
+  };
+
+  Impl(boost::asio::io_context& io_, const SwarmOptions& o, Events& ev, std::vector<std::string> peer_list)
+      : io(io_), events(ev), session(lt::session_params(debug_settings(make_settings(o)))), timer(io_) {
     peers_idx = lt::find_metric_idx("peer.num_peers_connected");
+    for (const auto& p : peer_list) {
+      if (auto ep = parse_endpoint(p)) peers.push_back(*ep);
+    }
   }
 
   void start() {
@@ -32,6 +88,8 @@ struct Session::Impl : std::enable_shared_from_this<Session::Impl> {
 
   void tick() {
     session.post_session_stats();
+    session.post_dht_stats();
+    session.post_torrent_updates();
     timer.expires_after(std::chrono::seconds(1));
     std::weak_ptr<Impl> weak = shared_from_this();
     timer.async_wait([weak](const boost::system::error_code& ec) {
@@ -40,29 +98,180 @@ struct Session::Impl : std::enable_shared_from_this<Session::Impl> {
     });
   }
 
+  Entry* find(const TorrentKey& k) {
+    const auto it = torrents.find(k);
+    return it == torrents.end() ? nullptr : &it->second;
+  }
+
+  // Reads the metadata of a torrent in the session, mapping file indices.
+  TorrentMeta describe(Entry& e) {
+    TorrentMeta m;
+    e.files.clear();
+    const auto ti = e.handle.torrent_file();
+    if (!ti) return m;
+    const lt::file_storage& fs = ti->files();
+    m.name = fs.name();
+    for (const lt::file_index_t fi : fs.file_range()) {
+      if (fs.pad_file_at(fi)) continue;
+      MetaFile f;
+      f.path = fs.file_path(fi);
+      f.size = static_cast<std::uint64_t>(fs.file_size(fi));
+      if (ti->v2() && f.size > 0) {
+        const lt::sha256_hash r = fs.root(fi);
+        Sha256 root{};
+        std::copy(r.begin(), r.end(), root.begin());
+        f.root = root;
+      }
+      m.total_size += f.size;
+      m.files.push_back(std::move(f));
+      e.files.push_back(fi);
+    }
+    if (ti->info_hashes().has_v2()) {
+      Sha256 v2{};
+      std::copy(ti->info_hashes().v2.begin(), ti->info_hashes().v2.end(), v2.begin());
+      m.info_hash_v2 = v2;
+    }
+    return m;
+  }
+
+  void dial(const lt::torrent_handle& h) {
+    for (const auto& ep : peers) h.connect_peer(ep);
+  }
+
   void drain() {
     std::vector<lt::alert*> alerts;
     session.pop_alerts(&alerts);
     for (lt::alert* a : alerts) {
-      if (const auto* s = lt::alert_cast<lt::session_stats_alert>(a)) {
-        const auto counters = s->counters();
-        if (dht_nodes_idx >= 0) stats.dht_nodes = static_cast<std::uint32_t>(counters[dht_nodes_idx]);
-        if (peers_idx >= 0) stats.peers = static_cast<std::uint32_t>(counters[peers_idx]);
-        stats.listen_port = static_cast<std::uint32_t>(session.listen_port());
+      if (std::getenv("TZ_DEBUG_ALERTS") != nullptr) std::fprintf(stderr, "alert: %s\n", a->message().c_str());
+      handle(a);
+    }
+  }
+
+  void handle(lt::alert* a) {
+    if (const auto* s = lt::alert_cast<lt::session_stats_alert>(a)) {
+      const auto counters = s->counters();
+      if (peers_idx >= 0) stats.peers = static_cast<std::uint32_t>(counters[peers_idx]);
+      stats.listen_port = static_cast<std::uint32_t>(session.listen_port());
+    } else if (const auto* ds = lt::alert_cast<lt::dht_stats_alert>(a)) {
+      const std::uint32_t before = stats.dht_nodes;
+      std::uint32_t nodes = 0;
+      for (const auto& bucket : ds->routing_table) nodes += static_cast<std::uint32_t>(bucket.num_nodes);
+      stats.dht_nodes = nodes;
+      if (before == 0 && stats.dht_nodes > 0) {
+        // Torrents added before the DHT had nodes announced to nobody.
+        for (auto& [k, e] : torrents) {
+          if (e.handle.is_valid()) e.handle.force_dht_announce();
+        }
+        events.on_dht_ready();
       }
+    } else if (const auto* su = lt::alert_cast<lt::state_update_alert>(a)) {
+      for (const lt::torrent_status& st : su->status) {
+        if (Entry* e = find(key_of(st.info_hashes))) {
+          e->progress.done = static_cast<std::uint64_t>(st.total_wanted_done);
+          e->progress.total = static_cast<std::uint64_t>(st.total_wanted);
+          e->progress.peers = static_cast<std::uint32_t>(st.num_peers);
+          e->progress.has_metadata = st.has_metadata;
+          e->progress.seeding = st.is_seeding;
+        }
+      }
+    } else if (const auto* ad = lt::alert_cast<lt::add_torrent_alert>(a)) {
+      const TorrentKey k = key_of(ad->params.info_hashes);
+      Entry* e = find(k);
+      if (e == nullptr) {
+        // Removed before libtorrent finished adding it.
+        if (!ad->error && ad->handle.is_valid()) session.remove_torrent(ad->handle);
+        return;
+      }
+      if (ad->error) {
+        const std::string msg = ad->error.message();
+        torrents.erase(k);
+        events.on_torrent_error(k, msg);
+        return;
+      }
+      e->handle = ad->handle;
+      if (!(ad->handle.flags() & lt::torrent_flags::seed_mode)) dial(ad->handle);
+      if (e->from_link && ad->handle.torrent_file()) events.on_metadata(k, describe(*e));
+    } else if (const auto* md = lt::alert_cast<lt::metadata_received_alert>(a)) {
+      const TorrentKey k = key_of(md->handle.info_hashes());
+      if (Entry* e = find(k)) events.on_metadata(k, describe(*e));
+    } else if (const auto* fc = lt::alert_cast<lt::file_completed_alert>(a)) {
+      const TorrentKey k = key_of(fc->handle.info_hashes());
+      if (Entry* e = find(k)) {
+        const auto it = std::find(e->files.begin(), e->files.end(), fc->index);
+        if (it != e->files.end()) {
+          e->completed_files.push_back(static_cast<std::size_t>(it - e->files.begin()));
+          fc->handle.flush_cache();
+        }
+      }
+    } else if (const auto* tf = lt::alert_cast<lt::torrent_finished_alert>(a)) {
+      const TorrentKey k = key_of(tf->handle.info_hashes());
+      if (Entry* e = find(k)) {
+        e->finished = true;
+        tf->handle.flush_cache();
+      }
+    } else if (const auto* cf = lt::alert_cast<lt::cache_flushed_alert>(a)) {
+      const TorrentKey k = key_of(cf->handle.info_hashes());
+      Entry* e = find(k);
+      if (e == nullptr) return;
+      const auto files = std::exchange(e->completed_files, {});
+      const bool finished = std::exchange(e->finished, false);
+      for (const std::size_t f : files) {
+        events.on_file_complete(k, f);
+        if (find(k) == nullptr) return;  // the node removed it
+      }
+      if (finished) events.on_finished(k, cf->handle.status({}).is_seeding);
+    } else if (const auto* hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
+      const TorrentKey k = key_of(hf->handle.info_hashes());
+      if (find(k) != nullptr) events.on_hash_failed(k);
+    } else if (const auto* pb = lt::alert_cast<lt::peer_ban_alert>(a)) {
+      const TorrentKey k = key_of(pb->handle.info_hashes());
+      if (find(k) != nullptr) events.on_peer_banned(k);
+    } else if (const auto* te = lt::alert_cast<lt::torrent_error_alert>(a)) {
+      const TorrentKey k = key_of(te->handle.info_hashes());
+      if (find(k) != nullptr) events.on_torrent_error(k, te->error.message() + " " + te->filename());
+    } else if (const auto* fe = lt::alert_cast<lt::file_error_alert>(a)) {
+      const TorrentKey k = key_of(fe->handle.info_hashes());
+      if (find(k) != nullptr) events.on_torrent_error(k, fe->error.message() + " " + fe->filename());
+    } else if (const auto* rd = lt::alert_cast<lt::save_resume_data_alert>(a)) {
+      const TorrentKey k = key_of(rd->params.info_hashes);
+      events.on_resume_data(k, lt::write_resume_data_buf(rd->params));
+    } else if (const auto* rf = lt::alert_cast<lt::save_resume_data_failed_alert>(a)) {
+      events.on_resume_data(key_of(rf->handle.info_hashes()), {});
+    } else if (const auto* put = lt::alert_cast<lt::dht_put_alert>(a)) {
+      if (put->salt != kDhtSalt) return;
+      PublicKey pk;
+      std::transform(put->public_key.begin(), put->public_key.end(), pk.bytes.begin(),
+                     [](char c) { return static_cast<std::uint8_t>(c); });
+      events.on_put(pk, put->seq, put->num_success);
+    } else if (const auto* mi = lt::alert_cast<lt::dht_mutable_item_alert>(a)) {
+      if (mi->salt != kDhtSalt) return;
+      PublicKey pk;
+      std::transform(mi->key.begin(), mi->key.end(), pk.bytes.begin(),
+                     [](char c) { return static_cast<std::uint8_t>(c); });
+      // A lookup reports each newer item as it arrives (a traversal can take
+      // seconds when some nodes are gone), then a final answer; nothing found
+      // is an empty final item. Each is checked again here.
+      if (mi->item.type() == lt::entry::undefined_t) {
+        if (mi->authoritative) events.on_pointer(pk, std::optional<SignedPointer>());
+        return;
+      }
+      events.on_pointer(pk, read_channel_pointer(a));
     }
   }
 
   boost::asio::io_context& io;
+  Events& events;
   lt::session session;
   boost::asio::steady_timer timer;
-  int dht_nodes_idx = -1;
+  std::vector<lt::tcp::endpoint> peers;
+  std::map<TorrentKey, Entry> torrents;
   int peers_idx = -1;
   SwarmStats stats;
 };
 
-Session::Session(boost::asio::io_context& io, const SwarmOptions& options)
-    : m_impl(std::make_shared<Impl>(io, options)) {
+Session::Session(boost::asio::io_context& io, const SwarmOptions& options, Events& events,
+                 std::vector<std::string> peers)
+    : m_impl(std::make_shared<Impl>(io, options, events, std::move(peers))) {
   m_impl->start();
 }
 
@@ -75,6 +284,131 @@ SwarmStats Session::stats() const {
   SwarmStats s = m_impl->stats;
   if (s.listen_port == 0) s.listen_port = static_cast<std::uint32_t>(m_impl->session.listen_port());
   return s;
+}
+
+Result<TorrentKey> Session::add_seed(const AddSeed& a) {
+  lt::error_code ec;
+  auto ti = std::make_shared<lt::torrent_info>(
+      lt::span<const char>(reinterpret_cast<const char*>(a.torrent.data()), static_cast<std::ptrdiff_t>(a.torrent.size())),
+      ec, lt::from_span);
+  if (ec || !ti->info_hashes().has_v1()) return errc::torrent_mismatch;
+  const TorrentKey k = key_of(ti->info_hashes());
+  if (m_impl->find(k) != nullptr) return k;
+  lt::add_torrent_params p;
+  p.ti = std::move(ti);
+  p.save_path = a.save_path.string();
+  if (a.verified) p.flags |= lt::torrent_flags::seed_mode;
+  p.flags &= ~lt::torrent_flags::auto_managed;
+  p.flags &= ~lt::torrent_flags::paused;
+  m_impl->torrents[k] = Impl::Entry{};
+  m_impl->session.async_add_torrent(std::move(p));
+  return k;
+}
+
+Result<TorrentKey> Session::add_resumed(const std::vector<char>& resume, const std::filesystem::path& save_path) {
+  lt::error_code ec;
+  lt::add_torrent_params p = lt::read_resume_data(resume, ec);
+  if (ec || !p.info_hashes.has_v1() || !p.ti) return errc::torrent_mismatch;
+  const TorrentKey k = key_of(p.info_hashes);
+  if (m_impl->find(k) != nullptr) return k;
+  p.save_path = save_path.string();
+  p.flags &= ~lt::torrent_flags::auto_managed;
+  p.flags &= ~lt::torrent_flags::paused;
+  // Whatever state it was saved in, nothing is downloaded until the node has
+  // looked at it again (on_metadata, then set_wanted_files).
+  p.flags |= lt::torrent_flags::upload_mode;
+  Impl::Entry e;
+  e.from_link = true;
+  m_impl->torrents[k] = std::move(e);
+  m_impl->session.async_add_torrent(std::move(p));
+  return k;
+}
+
+void Session::add_by_link(const AddByLink& a) {
+  if (m_impl->find(a.info_hash_v1) != nullptr) return;
+  lt::add_torrent_params p;
+  p.info_hashes.v1 = to_lt(a.info_hash_v1);
+  if (a.info_hash_v2) p.info_hashes.v2 = to_lt(*a.info_hash_v2);
+  p.save_path = a.save_path.string();
+  p.flags &= ~lt::torrent_flags::auto_managed;
+  p.flags &= ~lt::torrent_flags::paused;
+  p.flags |= lt::torrent_flags::upload_mode;
+  Impl::Entry e;
+  e.from_link = true;
+  m_impl->torrents[a.info_hash_v1] = std::move(e);
+  m_impl->session.async_add_torrent(std::move(p));
+}
+
+void Session::set_wanted_files(const TorrentKey& key, const std::vector<bool>& wanted) {
+  Impl::Entry* e = m_impl->find(key);
+  if (e == nullptr || !e->handle.is_valid()) return;
+  const auto ti = e->handle.torrent_file();
+  if (!ti) return;
+  std::vector<lt::download_priority_t> prios(static_cast<std::size_t>(ti->num_files()), lt::dont_download);
+  for (std::size_t i = 0; i < e->files.size() && i < wanted.size(); ++i) {
+    if (wanted[i]) prios[static_cast<std::size_t>(static_cast<int>(e->files[i]))] = lt::default_priority;
+  }
+  e->handle.prioritize_files(prios);
+  e->handle.unset_flags(lt::torrent_flags::upload_mode);
+  m_impl->dial(e->handle);
+}
+
+void Session::remove(const TorrentKey& key, bool delete_files) {
+  Impl::Entry* e = m_impl->find(key);
+  if (e == nullptr) return;
+  if (e->handle.is_valid()) {
+    m_impl->session.remove_torrent(e->handle, delete_files ? lt::session::delete_files : lt::remove_flags_t{});
+  }
+  m_impl->torrents.erase(key);
+}
+
+bool Session::has(const TorrentKey& key) const { return m_impl->find(key) != nullptr; }
+
+std::optional<TorrentProgress> Session::progress(const TorrentKey& key) const {
+  const Impl::Entry* e = m_impl->find(key);
+  if (e == nullptr) return std::nullopt;
+  return e->progress;
+}
+
+bool Session::file_complete(const TorrentKey& key, std::size_t index) const {
+  const Impl::Entry* e = m_impl->find(key);
+  if (e == nullptr || !e->handle.is_valid() || index >= e->files.size()) return false;
+  const auto ti = e->handle.torrent_file();
+  if (!ti) return false;
+  const std::vector<std::int64_t> done = e->handle.file_progress(lt::torrent_handle::piece_granularity);
+  const auto fi = static_cast<std::size_t>(static_cast<int>(e->files[index]));
+  return fi < done.size() && done[fi] == ti->files().file_size(e->files[index]);
+}
+
+void Session::save_resume(const TorrentKey& key) {
+  Impl::Entry* e = m_impl->find(key);
+  if (e == nullptr || !e->handle.is_valid()) return;
+  e->handle.save_resume_data(lt::torrent_handle::save_info_dict);
+}
+
+std::size_t Session::save_resume_all() {
+  std::size_t n = 0;
+  for (auto& [k, e] : m_impl->torrents) {
+    if (!e.handle.is_valid() || !e.handle.torrent_file()) continue;
+    e.handle.save_resume_data(lt::torrent_handle::save_info_dict);
+    ++n;
+  }
+  return n;
+}
+
+void Session::put_pointer(const SignedPointer& p) { put_channel_pointer(m_impl->session, p); }
+
+void Session::get_pointer(const PublicKey& publisher) { get_channel_pointer(m_impl->session, publisher); }
+
+void Session::redial_peers() {
+  for (auto& [k, e] : m_impl->torrents) {
+    if (!e.handle.is_valid() || e.progress.seeding) continue;
+    m_impl->dial(e.handle);
+    // libtorrent looks a torrent up on the DHT every 15 minutes; a torrent
+    // that is still fetching asks again at every poll, so it finds the
+    // mirrors that appeared (or learns that the first peers it found left).
+    e.handle.force_dht_announce();
+  }
 }
 
 }  // namespace tz::swarm

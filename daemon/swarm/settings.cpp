@@ -48,6 +48,12 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
     p.set_bool(sp::proxy_tracker_connections, true);
   }
 
+  // Torrents fetched by link wait in upload mode until the node has checked
+  // their metadata (manifest first, sizes bounded). A peer in upload mode
+  // looks like a seed, and libtorrent drops seed-to-seed connections by
+  // default, which cut such torrents off before their metadata arrived.
+  p.set_bool(sp::close_redundant_connections, false);
+
   // --- DHT ---
   p.set_bool(sp::enable_dht, true);
   std::vector<std::string> nodes = o.bootstrap;
@@ -76,7 +82,8 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
 
   p.set_int(sp::alert_mask, static_cast<int>(lt::alert_category::error | lt::alert_category::status |
                                              lt::alert_category::storage | lt::alert_category::dht |
-                                             lt::alert_category::peer | lt::alert_category::port_mapping));
+                                             lt::alert_category::peer | lt::alert_category::port_mapping |
+                                             lt::alert_category::file_progress));
   return p;
 }
 

@@ -78,10 +78,12 @@ class PieceHasher {
     }
     m_len += data.size();
   }
-  void finish(std::uint64_t piece_size, bool single_piece, Sha1& v1_out, Sha256& v2_out) {
+  // `pad_v1`: false only for the last piece of a torrent's only file, which
+  // a hybrid torrent does not pad.
+  void finish(std::uint64_t piece_size, bool single_piece, Sha1& v1_out, Sha256& v2_out, bool pad_v1 = true) {
     const std::size_t width = single_piece ? std::bit_ceil(m_leaves.size()) : piece_size / kBlockSize;
     v2_out = merkle_root(m_leaves, width, Sha256{});
-    for (std::uint64_t pad = piece_size - m_len; pad > 0;) {
+    for (std::uint64_t pad = pad_v1 ? piece_size - m_len : 0; pad > 0;) {
       const auto n = static_cast<int>(std::min<std::uint64_t>(pad, kZeros.size()));
       m_v1.update(reinterpret_cast<const char*>(kZeros.data()), n);
       pad -= static_cast<std::uint64_t>(n);
@@ -248,7 +250,7 @@ Result<std::vector<FileHashes>> hash_files(std::span<const HashInput> files, int
   return out;
 }
 
-FileHashes hash_buffer(std::span<const std::uint8_t> data, int piece_size) {
+FileHashes hash_buffer(std::span<const std::uint8_t> data, int piece_size, bool only_file) {
   const auto psize = static_cast<std::uint64_t>(piece_size);
   std::vector<FileHashes> out(1);
   FileHashes& fh = out[0];
@@ -261,7 +263,7 @@ FileHashes hash_buffer(std::span<const std::uint8_t> data, int piece_size) {
     const std::size_t off = p * psize;
     ph.start();
     ph.update(chars.subspan(off, std::min<std::size_t>(psize, data.size() - off)));
-    ph.finish(psize, data.size() <= psize, fh.v1_pieces[p], fh.piece_layer[p]);
+    ph.finish(psize, data.size() <= psize, fh.v1_pieces[p], fh.piece_layer[p], !(only_file && p + 1 == pieces));
   }
   finish_roots(out, psize);
   return std::move(out[0]);

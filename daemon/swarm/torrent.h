@@ -55,8 +55,10 @@ struct FileHashes {
                                                          int threads, Diag* diag = nullptr);
 
 // Hashes bytes held in memory (a manifest) as one file. `piece_size` must be
-// valid (see choose_piece_size). Never fails.
-[[nodiscard]] FileHashes hash_buffer(std::span<const std::uint8_t> data, int piece_size);
+// valid (see choose_piece_size). `only_file`: the torrent holds no other
+// file, so (as libtorrent lays out hybrid torrents) its last v1 piece is not
+// padded. Never fails.
+[[nodiscard]] FileHashes hash_buffer(std::span<const std::uint8_t> data, int piece_size, bool only_file = false);
 
 struct TorrentFile {
   SafeRelPath path;
