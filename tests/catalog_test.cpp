@@ -179,5 +179,70 @@ TEST_F(CatalogTest, SurvivesManyReopens) {
   EXPECT_EQ(open().bundles().value().size(), 20u);
 }
 
+TEST_F(CatalogTest, FailureReasonAndOwnershipAreKept) {
+  Catalog c = open();
+  BundleRow mine = row(1, m_key.public_key(), 1);
+  mine.own = true;
+  ASSERT_TRUE(c.upsert_bundle(mine));
+  ASSERT_TRUE(c.upsert_bundle(row(2, m_key.public_key(), 2)));
+  ASSERT_TRUE(c.set_state(row(2, m_key.public_key(), 2).id, BundleState::failed, "oversized"));
+  const auto all = c.bundles().value();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_TRUE(all[0].own);
+  EXPECT_EQ(all[0].error, "");
+  EXPECT_FALSE(all[1].own);
+  EXPECT_EQ(all[1].state, BundleState::failed);
+  EXPECT_EQ(all[1].error, "oversized");
+  // Back to downloading clears the reason (an empty reason is not NULL).
+  ASSERT_TRUE(c.set_state(all[1].id, BundleState::downloading));
+  EXPECT_EQ(c.bundle(all[1].id).value()->error, "");
+}
+
+TEST_F(CatalogTest, OwnChannelsAndAllHeads) {
+  Catalog c = open();
+  EXPECT_TRUE(c.own_channels().value().empty());
+  ASSERT_TRUE(c.mark_own_channel(m_key.public_key(), 5));
+  ASSERT_TRUE(c.mark_own_channel(m_key.public_key(), 6));  // idempotent
+  EXPECT_EQ(c.own_channels().value(), std::vector<PublicKey>{m_key.public_key()});
+  const SecretKey other = SecretKey::generate().value();
+  ASSERT_TRUE(c.store_head(make_head(m_key, 3), std::vector<std::uint8_t>(64, 7), 10));
+  ASSERT_TRUE(c.store_head(make_head(other, 1), {}, 11));
+  const auto heads = c.heads().value();
+  ASSERT_EQ(heads.size(), 2u);
+  for (const auto& h : heads) {
+    EXPECT_TRUE(verify_head(h.envelope, &h.publisher)) << "stored heads verify again";
+    EXPECT_EQ(h.dht_signature.size(), h.publisher == m_key.public_key() ? 64u : 0u);
+  }
+}
+
+TEST_F(CatalogTest, MigratesASchemaOneDatabase) {
+  // A catalogue written by the first release (schema 1), made with another
+  // SQLite client: it opens, keeps its rows and gains the new columns.
+  test::write_file(m_tmp / "v1.sql",
+                   "CREATE TABLE publishers (key BLOB PRIMARY KEY, followed_at INTEGER NOT NULL) WITHOUT ROWID;\n"
+                   "CREATE TABLE heads (publisher BLOB PRIMARY KEY, seq INTEGER NOT NULL, envelope BLOB NOT NULL,"
+                   " dht_signature BLOB NOT NULL, received_at INTEGER NOT NULL) WITHOUT ROWID;\n"
+                   "CREATE TABLE equivocations (publisher BLOB NOT NULL, seq INTEGER NOT NULL, held BLOB NOT NULL,"
+                   " other BLOB NOT NULL, seen_at INTEGER NOT NULL, PRIMARY KEY (publisher, seq, other)) WITHOUT ROWID;\n"
+                   "CREATE TABLE bundles (id BLOB PRIMARY KEY, info_hash_v1 BLOB NOT NULL, publisher BLOB NOT NULL,"
+                   " title TEXT NOT NULL, state TEXT NOT NULL, size INTEGER NOT NULL, path TEXT NOT NULL,"
+                   " added_at INTEGER NOT NULL);\n"
+                   "CREATE TABLE rejections (reason TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;\n"
+                   "INSERT INTO bundles VALUES (zeroblob(32), zeroblob(20), zeroblob(32), 'old', 'verified', 5, '/x', 1);\n"
+                   "PRAGMA user_version = 1;\n");
+  const std::string cmd = "/usr/bin/python3 -c \"import sqlite3; c=sqlite3.connect('" + db().string() +
+                          "'); c.executescript(open('" + (m_tmp / "v1.sql").string() + "').read()); c.commit()\"";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  Catalog c = open();
+  EXPECT_EQ(c.schema_version().value(), kSchemaVersion);
+  const auto all = c.bundles().value();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].title, "old");
+  EXPECT_EQ(all[0].state, BundleState::verified);
+  EXPECT_FALSE(all[0].own);
+  EXPECT_EQ(all[0].error, "");
+  EXPECT_TRUE(c.own_channels().value().empty());
+}
+
 }  // namespace
 }  // namespace tz::catalog
