@@ -65,6 +65,11 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
     p.set_bool(sp::dht_enforce_node_id, false);
     p.set_bool(sp::dht_prefer_verified_node_ids, false);
     p.set_bool(sp::allow_multiple_connections_per_ip, true);
+    // Every node of a loopback or NATed private DHT shares one address, and
+    // libtorrent blocks an address sending more than 5 packets a second
+    // (meant for one node): ten loopback nodes were all blocked.
+    p.set_int(sp::dht_block_ratelimit, 1000);
+    p.set_int(sp::dht_upload_rate_limit, 256 * 1024);
   }
 
   // --- throughput (measured; see docs/benchmarks.md and DESIGN) ---
