@@ -260,6 +260,7 @@ void Node::bundle_metadata(const swarm::TorrentKey& key, BundleFetch& b, const s
   if (auto row = m_catalog.bundle(b.id); row && row.value()) {
     auto r = *row.value();
     r.path = (b.save_path / meta.name).string();
+    r.size = meta.total_size;  // authentic now: the metadata hashes to the bundle ID
     (void)m_catalog.upsert_bundle(r);
   }
   if (b.stage == Stage::seeding) {

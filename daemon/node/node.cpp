@@ -110,7 +110,7 @@ void Node::restore_bundle(const catalog::BundleRow& row) {
   BundleFetch b;
   b.id = row.id;
   if (row.publisher != PublicKey{}) b.publisher = row.publisher;
-  b.max_size = row.size;
+  b.max_size = row.size == 0 ? kMaxBundleSize : row.size;
   b.save_path = save;
   // Resume data carries the metadata and which pieces passed, so nothing is
   // hashed again; without it a downloading bundle starts from its link
@@ -370,7 +370,7 @@ tamizdat::v1::Response Node::fetch(const std::string& link) {
     b.info_hash_v1 = l.info_hash_v1;
     if (l.publisher) b.publisher = *l.publisher;
     b.title = l.name.substr(0, kMaxTitleBytes);
-    b.size = kMaxBundleSize;
+    b.size = 0;  // unknown until the metadata arrives (the link says nothing)
     b.path = bundle_save_path(b.id).string();
     b.added_at = m_clock();
     if (auto u = m_catalog.upsert_bundle(b); !u) return failure(u.error(), "recording the bundle");

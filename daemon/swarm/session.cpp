@@ -142,7 +142,7 @@ struct Session::Impl : std::enable_shared_from_this<Session::Impl> {
     std::vector<lt::alert*> alerts;
     session.pop_alerts(&alerts);
     for (lt::alert* a : alerts) {
-      if (std::getenv("TZ_DEBUG_ALERTS") != nullptr) std::fprintf(stderr, "alert: %s\n", a->message().c_str());
+      if (debug_alerts) std::fprintf(stderr, "alert: %s\n", a->message().c_str());
       handle(a);
     }
   }
@@ -265,6 +265,8 @@ struct Session::Impl : std::enable_shared_from_this<Session::Impl> {
   boost::asio::steady_timer timer;
   std::vector<lt::tcp::endpoint> peers;
   std::map<TorrentKey, Entry> torrents;
+  // TZ_DEBUG_ALERTS=1: every libtorrent alert on stderr (debugging only).
+  const bool debug_alerts = std::getenv("TZ_DEBUG_ALERTS") != nullptr;
   int peers_idx = -1;
   SwarmStats stats;
 };
