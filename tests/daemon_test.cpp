@@ -3,26 +3,20 @@
 // bytes. Every daemon started here is stopped, killed if need be.
 #include "control/framing.h"
 #include "core/ids.h"
+#include "proc_util.h"
 #include "test_util.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
+#include <cstring>
 #include <thread>
-
-extern char** environ;
 
 namespace tz {
 namespace {
@@ -30,103 +24,13 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-// A free TCP port on 127.0.0.1 (bound and released; good enough for a test).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-pid_t spawn(const std::vector<std::string>& args, const fs::path& out) {
-  std::vector<std::string> all = args;
-  std::vector<char*> argv;
-  for (auto& s : all) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  pid_t pid = -1;
-  posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  return pid;
-}
-
-// Waits up to `limit` for `pid`; returns its exit code, or -1 if still running.
-int wait_exit(pid_t pid, std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::this_thread::sleep_for(20ms);
-  }
-  return -1;
-}
-
-class Daemon {
- public:
-  explicit Daemon(const fs::path& dir, std::vector<std::string> extra = {}) : m_dir(dir) {
-    std::vector<std::string> args = {TZ_DAEMON, "--data-dir", dir.string(), "--listen",
-                                     "127.0.0.1:" + std::to_string(free_port()), "--no-public-dht", "--no-gateway"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    m_pid = spawn(args, dir.parent_path() / (dir.filename().string() + ".log"));
-  }
-  ~Daemon() {
-    if (m_pid > 0) {
-      ::kill(m_pid, SIGKILL);
-      ::waitpid(m_pid, nullptr, 0);
-    }
-  }
-  Daemon(const Daemon&) = delete;
-  Daemon& operator=(const Daemon&) = delete;
-  // Waits (bounded) until the control socket exists.
-  bool ready() const {
-    for (int i = 0; i < 200; ++i) {
-      if (fs::exists(m_dir / "control.sock")) return true;
-      std::this_thread::sleep_for(25ms);
-    }
-    return false;
-  }
-  int stop(int sig = SIGTERM) {
-    ::kill(m_pid, sig);
-    const int rc = wait_exit(m_pid, 5000ms);
-    if (rc >= 0) m_pid = -1;
-    return rc;
-  }
-  std::string log() const { return slurp(m_dir.parent_path() / (m_dir.filename().string() + ".log")); }
-
- private:
-  fs::path m_dir;
-  pid_t m_pid = -1;
-};
-
-struct Outcome {
-  int code;
-  std::string out;
-};
-
-Outcome cli(const fs::path& dir, std::vector<std::string> args) {
-  std::vector<std::string> all = {TZ_CLI, "--data-dir", dir.string()};
-  all.insert(all.end(), args.begin(), args.end());
-  const fs::path out = dir.parent_path() / "cli.out";
-  const pid_t pid = spawn(all, out);
-  const int rc = wait_exit(pid, 30000ms);
-  return {rc, slurp(out)};
-}
+using test::cli;
+using test::Daemon;
+using test::free_port;
+using test::Outcome;
+using test::slurp;
+using test::spawn;
+using test::wait_exit;
 
 // Sends raw bytes on the control socket and returns what comes back (until
 // the daemon closes or 2 s pass).

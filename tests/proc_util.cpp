@@ -1,0 +1,157 @@
+// See proc_util.h.
+#include "proc_util.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+extern char** environ;
+
+namespace tz::test {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+namespace {
+
+pid_t spawn_to(const std::vector<std::string>& args, const fs::path& out, const fs::path* err, bool append) {
+  std::vector<std::string> all = args;
+  std::vector<char*> argv;
+  for (auto& s : all) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  const int mode = O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), mode, 0600);
+  if (err != nullptr) {
+    posix_spawn_file_actions_addopen(&fa, 2, err->c_str(), mode, 0600);
+  } else {
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  }
+  pid_t pid = -1;
+  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid = -1;
+  posix_spawn_file_actions_destroy(&fa);
+  return pid;
+}
+
+}  // namespace
+
+pid_t spawn(const std::vector<std::string>& args, const fs::path& out, bool append) {
+  return spawn_to(args, out, nullptr, append);
+}
+
+int wait_exit(pid_t pid, std::chrono::milliseconds limit) {
+  if (pid <= 0) return -1;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (std::chrono::steady_clock::now() >= deadline) return -1;
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+Daemon::Daemon(const fs::path& dir, std::vector<std::string> extra)
+    : m_dir(dir), m_port(free_port()), m_extra(std::move(extra)) {
+  m_extra.insert(m_extra.begin(), {"--no-public-dht", "--no-gateway"});
+  start(false);
+}
+
+Daemon::Daemon(const fs::path& dir, int port, std::vector<std::string> extra)
+    : m_dir(dir), m_port(port), m_extra(std::move(extra)) {
+  start(false);
+}
+
+Daemon::~Daemon() { kill(); }
+
+fs::path Daemon::log_path() const { return m_dir.parent_path() / (m_dir.filename().string() + ".log"); }
+
+void Daemon::start(bool append) {
+  std::vector<std::string> args = {TZ_DAEMON, "--data-dir", m_dir.string(), "--listen",
+                                   "127.0.0.1:" + std::to_string(m_port)};
+  args.insert(args.end(), m_extra.begin(), m_extra.end());
+  m_pid = spawn(args, log_path(), append);
+}
+
+bool Daemon::ready() const {
+  for (int i = 0; i < 200; ++i) {
+    if (fs::exists(m_dir / "control.sock")) return true;
+    std::this_thread::sleep_for(25ms);
+  }
+  return false;
+}
+
+int Daemon::stop(int sig) {
+  if (m_pid <= 0) return -1;
+  ::kill(m_pid, sig);
+  const int rc = wait_exit(m_pid, 5000ms);
+  if (rc >= 0) m_pid = -1;
+  return rc;
+}
+
+void Daemon::kill() {
+  if (m_pid <= 0) return;
+  ::kill(m_pid, SIGKILL);
+  ::waitpid(m_pid, nullptr, 0);
+  m_pid = -1;
+}
+
+void Daemon::restart() {
+  kill();
+  start(true);
+}
+
+Outcome cli(const fs::path& dir, std::vector<std::string> args, std::chrono::milliseconds limit) {
+  static std::atomic<int> counter{0};
+  std::vector<std::string> all = {TZ_CLI, "--data-dir", dir.string()};
+  all.insert(all.end(), args.begin(), args.end());
+  const std::string stem = dir.filename().string() + ".cli" + std::to_string(::getpid()) + "-" +
+                           std::to_string(counter++);
+  const fs::path out = dir.parent_path() / (stem + ".out");
+  const fs::path err = dir.parent_path() / (stem + ".err");
+  const pid_t pid = spawn_to(all, out, &err, false);
+  int rc = wait_exit(pid, limit);
+  if (rc < 0 && pid > 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+  Outcome o{rc, slurp(out), {}};
+  o.std_out = o.out;
+  o.out += slurp(err);
+  std::error_code ec;
+  fs::remove(out, ec);
+  fs::remove(err, ec);
+  return o;
+}
+
+}  // namespace tz::test
