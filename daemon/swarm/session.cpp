@@ -65,6 +65,7 @@ struct Session::Impl : std::enable_shared_from_this<Session::Impl> {
     // report a piece passed while it is still in its write buffers.
     std::vector<std::size_t> completed_files;
     bool finished = false;
+    int flushes = 0;  // flush_cache calls not yet answered; report after the last
   };
 
   Impl(boost::asio::io_context& io_, const SwarmOptions& o, Events& ev, std::vector<std::string> peer_list)
@@ -200,6 +201,7 @@ struct Session::Impl : std::enable_shared_from_this<Session::Impl> {
         const auto it = std::find(e->files.begin(), e->files.end(), fc->index);
         if (it != e->files.end()) {
           e->completed_files.push_back(static_cast<std::size_t>(it - e->files.begin()));
+          ++e->flushes;
           fc->handle.flush_cache();
         }
       }
@@ -207,12 +209,16 @@ struct Session::Impl : std::enable_shared_from_this<Session::Impl> {
       const TorrentKey k = key_of(tf->handle.info_hashes());
       if (Entry* e = find(k)) {
         e->finished = true;
+        ++e->flushes;
         tf->handle.flush_cache();
       }
     } else if (const auto* cf = lt::alert_cast<lt::cache_flushed_alert>(a)) {
       const TorrentKey k = key_of(cf->handle.info_hashes());
       Entry* e = find(k);
       if (e == nullptr) return;
+      // Pieces that passed after an earlier flush was asked for may not be on
+      // disk when that flush answers: report only after the last one.
+      if (e->flushes > 0 && --e->flushes > 0) return;
       const auto files = std::exchange(e->completed_files, {});
       const bool finished = std::exchange(e->finished, false);
       for (const std::size_t f : files) {
