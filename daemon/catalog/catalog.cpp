@@ -166,6 +166,31 @@ std::optional<BundleState> parse_state(std::string_view s) {
   return std::nullopt;
 }
 
+// The public keys in the first column of every row `sql` returns.
+Result<std::vector<PublicKey>> read_keys(sqlite3* db, const char* sql) {
+  Stmt s(db, sql);
+  std::vector<PublicKey> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) break;
+    PublicKey k;
+    if (!to_array(s.blob(0), k.bytes)) return sql_error(SQLITE_CORRUPT);
+    out.push_back(k);
+  }
+  return out;
+}
+
+// A heads row from the columns publisher, seq, envelope, dht_signature, received_at.
+Result<HeadRow> read_head(const Stmt& s) {
+  HeadRow h;
+  if (!to_array(s.blob(0), h.publisher.bytes)) return sql_error(SQLITE_CORRUPT);
+  h.seq = static_cast<std::uint64_t>(s.i64(1));
+  h.envelope = s.blob(2);
+  h.dht_signature = s.blob(3);
+  h.received_at = s.i64(4);
+  return h;
+}
+
 Result<BundleRow> read_bundle(const Stmt& s) {
   BundleRow r;
   auto state = parse_state(s.text(4));
@@ -283,16 +308,7 @@ Result<bool> Catalog::is_followed(const PublicKey& publisher) {
 }
 
 Result<std::vector<PublicKey>> Catalog::followed() {
-  Stmt s(m_db, "SELECT key FROM publishers ORDER BY followed_at, key");
-  std::vector<PublicKey> out;
-  for (;;) {
-    BOOST_OUTCOME_TRY(row, s.step());
-    if (!row) break;
-    PublicKey k;
-    if (!to_array(s.blob(0), k.bytes)) return sql_error(SQLITE_CORRUPT);
-    out.push_back(k);
-  }
-  return out;
+  return read_keys(m_db, "SELECT key FROM publishers ORDER BY followed_at, key");
 }
 
 Result<void> Catalog::store_head(const VerifiedHead& head, std::span<const std::uint8_t> dht_signature,
@@ -312,11 +328,11 @@ Result<void> Catalog::store_head(const VerifiedHead& head, std::span<const std::
 }
 
 Result<std::optional<HeadRow>> Catalog::head(const PublicKey& publisher) {
-  Stmt s(m_db, "SELECT seq, envelope, dht_signature, received_at FROM heads WHERE publisher = ?");
+  Stmt s(m_db, "SELECT publisher, seq, envelope, dht_signature, received_at FROM heads WHERE publisher = ?");
   s.bind(1, publisher.bytes);
   BOOST_OUTCOME_TRY(row, s.step());
   if (!row) return std::optional<HeadRow>();
-  HeadRow h{publisher, static_cast<std::uint64_t>(s.i64(0)), s.blob(1), s.blob(2), s.i64(3)};
+  BOOST_OUTCOME_TRY(h, read_head(s));
   return std::optional<HeadRow>(std::move(h));
 }
 
@@ -404,16 +420,7 @@ Result<void> Catalog::mark_own_channel(const PublicKey& publisher, std::int64_t 
 }
 
 Result<std::vector<PublicKey>> Catalog::own_channels() {
-  Stmt s(m_db, "SELECT publisher FROM own_channels ORDER BY since, publisher");
-  std::vector<PublicKey> out;
-  for (;;) {
-    BOOST_OUTCOME_TRY(row, s.step());
-    if (!row) break;
-    PublicKey k;
-    if (!to_array(s.blob(0), k.bytes)) return sql_error(SQLITE_CORRUPT);
-    out.push_back(k);
-  }
-  return out;
+  return read_keys(m_db, "SELECT publisher FROM own_channels ORDER BY since, publisher");
 }
 
 Result<std::vector<HeadRow>> Catalog::heads() {
@@ -422,12 +429,7 @@ Result<std::vector<HeadRow>> Catalog::heads() {
   for (;;) {
     BOOST_OUTCOME_TRY(row, s.step());
     if (!row) break;
-    HeadRow h;
-    if (!to_array(s.blob(0), h.publisher.bytes)) return sql_error(SQLITE_CORRUPT);
-    h.seq = static_cast<std::uint64_t>(s.i64(1));
-    h.envelope = s.blob(2);
-    h.dht_signature = s.blob(3);
-    h.received_at = s.i64(4);
+    BOOST_OUTCOME_TRY(h, read_head(s));
     out.push_back(std::move(h));
   }
   return out;
