@@ -118,6 +118,14 @@ Result<void> Node::seed_head(const VerifiedHead& head) {
   return success();
 }
 
+void Node::refuse_head(const swarm::TorrentKey& key, const HeadFetch& f, const boost::system::error_code& ec,
+                       const std::string& why) {
+  count(ec);
+  warn("refused head seq " + std::to_string(f.pointer.seq) + " of " + encode_publisher_id(f.publisher) + ": " + why);
+  m_judged.insert(key);
+  m_swarm->remove(key, true);
+}
+
 void Node::head_arrived(const swarm::TorrentKey& key) {
   const auto it = m_head_fetches.find(key);
   if (it == m_head_fetches.end()) return;
@@ -125,10 +133,7 @@ void Node::head_arrived(const swarm::TorrentKey& key) {
   m_head_fetches.erase(it);
   const std::string who = encode_publisher_id(f.publisher);
   auto refuse_head = [&](const boost::system::error_code& ec, const std::string& why) {
-    count(ec);
-    warn("refused head seq " + std::to_string(f.pointer.seq) + " of " + who + ": " + why);
-    m_judged.insert(key);
-    m_swarm->remove(key, true);
+    this->refuse_head(key, f, ec, why);
   };
   const fs::path folder = m_options.data_dir / "heads" / to_hex(f.publisher.bytes) / f.name;
   auto bytes = read_file_bounded(folder / std::string(bundle::kHeadFileName), kMaxHeadBytes);
@@ -227,11 +232,7 @@ void Node::on_metadata(const swarm::TorrentKey& key, const swarm::TorrentMeta& m
         meta.total_size == 0 || meta.total_size > kMaxHeadBytes) {
       const HeadFetch f = m_head_fetches[key];
       m_head_fetches.erase(key);
-      count(errc::head_mismatch);
-      warn("refused the head torrent of " + encode_publisher_id(f.publisher) + ": not a channel head torrent");
-      m_judged.insert(key);
-      m_swarm->remove(key, true);
-      return;
+      return refuse_head(key, f, errc::head_mismatch, "its torrent is not a channel head torrent");
     }
     m_head_fetches[key].name = meta.name;
     m_swarm->set_wanted_files(key, {true});

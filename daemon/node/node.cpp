@@ -14,6 +14,23 @@
 namespace fs = std::filesystem;
 
 namespace tz::node {
+namespace {
+
+// The DHT item pointing at `head`'s torrent, with `signature` checked: the
+// one the publisher signed, which any node may put again.
+Result<swarm::SignedPointer> pointer_for(const VerifiedHead& head, std::span<const std::uint8_t> signature) {
+  BOOST_OUTCOME_TRY(torrent, bundle::build_head_torrent(head.envelope()));
+  swarm::SignedPointer p;
+  p.publisher = head.data().publisher;
+  p.seq = static_cast<std::int64_t>(head.data().seq);
+  p.value = encode_channel_pointer(torrent.info_hash_v1);
+  if (signature.size() != p.signature.size()) return errc::bad_signature;
+  std::copy(signature.begin(), signature.end(), p.signature.begin());
+  if (!verify_channel_pointer(p.publisher, p.value, p.seq, p.signature)) return errc::bad_signature;
+  return p;
+}
+
+}  // namespace
 
 Node::Node(boost::asio::io_context& io, catalog::Catalog& catalog, NodeOptions options,
            std::function<std::int64_t()> clock, LogFn log)
@@ -70,15 +87,8 @@ void Node::start(swarm::Session& swarm) {
         continue;
       }
       if (auto s = seed_head(head.value()); !s) warn("cannot seed a stored head: " + s.error().message());
-      auto t = bundle::build_head_torrent(row.envelope);
-      if (t && row.dht_signature.size() == 64) {
-        swarm::SignedPointer p;
-        p.publisher = row.publisher;
-        p.seq = static_cast<std::int64_t>(row.seq);
-        p.value = encode_channel_pointer(t.value().info_hash_v1);
-        std::copy(row.dht_signature.begin(), row.dht_signature.end(), p.signature.begin());
-        if (verify_channel_pointer(p.publisher, p.value, p.seq, p.signature)) m_pointers[row.publisher] = p;
-      }
+      // A head stored without its DHT signature has no pointer to re-put.
+      if (auto p = pointer_for(head.value(), row.dht_signature)) m_pointers[row.publisher] = p.value();
     }
   } else {
     warn("cannot read heads from the catalogue: " + heads.error().message());
@@ -248,13 +258,19 @@ tamizdat::v1::Response Node::status() {
   return r;
 }
 
+Result<void> Node::start_following(const PublicKey& publisher) {
+  BOOST_OUTCOME_TRY(m_catalog.follow(publisher, m_clock()));
+  // Look the channel up now rather than at the next poll.
+  if (m_swarm != nullptr) m_swarm->get_pointer(publisher);
+  return success();
+}
+
 tamizdat::v1::Response Node::follow(const std::string& id, bool on) {
   auto key = decode_publisher_id(id);
   if (!key) return refuse(key.error(), "publisher ID");
   tamizdat::v1::Response r;
   if (on) {
-    if (auto f = m_catalog.follow(key.value(), m_clock()); !f) return failure(f.error(), "following");
-    if (m_swarm != nullptr) m_swarm->get_pointer(key.value());
+    if (auto f = start_following(key.value()); !f) return failure(f.error(), "following");
   } else {
     auto was = m_catalog.unfollow(key.value());
     if (!was) return failure(was.error(), "unfollowing");
@@ -350,8 +366,7 @@ tamizdat::v1::Response Node::share(const std::string& id) {
 tamizdat::v1::Response Node::fetch(const std::string& link) {
   tamizdat::v1::Response r;
   if (auto key = decode_publisher_id(link)) {
-    if (auto f = m_catalog.follow(key.value(), m_clock()); !f) return failure(f.error(), "following");
-    if (m_swarm != nullptr) m_swarm->get_pointer(key.value());
+    if (auto f = start_following(key.value()); !f) return failure(f.error(), "following");
     r.mutable_fetch()->set_publisher_id(encode_publisher_id(key.value()));
     r.set_ok(true);
     return r;
@@ -401,19 +416,10 @@ void Node::publish(const tamizdat::v1::PublishRequest& req, control::Reply reply
       }
     }
   }
-  auto head_torrent = bundle::build_head_torrent(envelope);
-  if (!head_torrent) return reply(failure(head_torrent.error(), "channel head"));
-  swarm::SignedPointer pointer;
-  pointer.publisher = pub;
-  pointer.seq = static_cast<std::int64_t>(head.value().data().seq);
-  pointer.value = encode_channel_pointer(head_torrent.value().info_hash_v1);
-  if (req.dht_signature().size() != pointer.signature.size()) {
-    return reply(refuse(errc::bad_signature, "DHT item signature"));
-  }
-  std::copy(req.dht_signature().begin(), req.dht_signature().end(), pointer.signature.begin());
-  if (!verify_channel_pointer(pub, pointer.value, pointer.seq, pointer.signature)) {
-    return reply(refuse(errc::bad_signature, "DHT item"));
-  }
+  auto checked = pointer_for(head.value(), std::span(reinterpret_cast<const std::uint8_t*>(req.dht_signature().data()),
+                                                    req.dht_signature().size()));
+  if (!checked) return reply(refuse(checked.error(), "DHT item"));
+  const swarm::SignedPointer pointer = checked.value();
   const fs::path dir = req.bundle_dir();
   if (!dir.is_absolute()) return reply(control::error_response("malformed_request", "bundle_dir must be absolute"));
 

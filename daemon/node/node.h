@@ -100,6 +100,7 @@ class Node final : public swarm::Events {
   // control
   tamizdat::v1::Response status();
   tamizdat::v1::Response follow(const std::string& id, bool on);
+  Result<void> start_following(const PublicKey& publisher);
   tamizdat::v1::Response list(const std::string& id);
   tamizdat::v1::Response get_head(const std::string& id);
   tamizdat::v1::Response share(const std::string& id);
@@ -114,6 +115,10 @@ class Node final : public swarm::Events {
   void save_progress();
   void fetch_head(const PublicKey& publisher, const swarm::SignedPointer& pointer);
   void head_arrived(const swarm::TorrentKey& key);
+  // Counts and logs a refused head, removes its torrent and data, and never
+  // fetches that torrent again (until a restart).
+  void refuse_head(const swarm::TorrentKey& key, const HeadFetch& f, const boost::system::error_code& ec,
+                   const std::string& why);
   Result<void> seed_head(const VerifiedHead& head);
   void put_pointer(const PublicKey& publisher);
   void schedule_bundles(const VerifiedHead& head);
