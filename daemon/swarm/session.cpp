@@ -61,11 +61,23 @@ struct Session::Impl : std::enable_shared_from_this<Session::Impl> {
     std::vector<lt::file_index_t> files;  // TorrentMeta index -> libtorrent file index
     TorrentProgress progress;
     bool from_link = false;  // fetched by link: the node chooses files after on_metadata
+    bool chosen = false;     // set_wanted_files was called at least once
     // Completions waiting for their data to reach the disk: libtorrent may
     // report a piece passed while it is still in its write buffers.
     std::vector<std::size_t> completed_files;
     bool finished = false;
     int flushes = 0;  // flush_cache calls not yet answered; report after the last
+    // prioritize_files calls whose disk job has not answered yet. libtorrent
+    // applies new piece priorities only when it answers: a torrent leaving
+    // upload mode before that would request pieces of files it was just told
+    // not to fetch, and libtorrent 2.0.8 keeps such pieces in its part file,
+    // from which it later fails to export half-written ones ("partfile_write:
+    // End of file"). So upload mode ends only when the last one answered.
+    int priorities_pending = 0;
+    bool release_upload_mode = false;
+    std::vector<lt::download_priority_t> priorities;  // the latest set_wanted_files choice
+    int stalled_polls = 0;  // redial_peers calls in a row that found it stalled
+    std::string last_file_error;  // operation and file of the latest file_error_alert
   };
 
   Impl(boost::asio::io_context& io_, const SwarmOptions& o, Events& ev, std::vector<std::string> peer_list)
@@ -173,6 +185,8 @@ struct Session::Impl : std::enable_shared_from_this<Session::Impl> {
           e->progress.peers = static_cast<std::uint32_t>(st.num_peers);
           e->progress.has_metadata = st.has_metadata;
           e->progress.seeding = st.is_seeding;
+          e->progress.finished = st.is_finished;
+          e->progress.downloading = st.state == lt::torrent_status::downloading && !st.errc;
         }
       }
     } else if (const auto* ad = lt::alert_cast<lt::add_torrent_alert>(a)) {
@@ -226,18 +240,39 @@ struct Session::Impl : std::enable_shared_from_this<Session::Impl> {
         if (find(k) == nullptr) return;  // the node removed it
       }
       if (finished) events.on_finished(k, cf->handle.status({}).is_seeding);
+    } else if (const auto* fp = lt::alert_cast<lt::file_prio_alert>(a)) {
+      Entry* e = find(key_of(fp->handle.info_hashes()));
+      if (e == nullptr || e->priorities_pending == 0 || --e->priorities_pending > 0) return;
+      if (std::exchange(e->release_upload_mode, false)) {
+        fp->handle.unset_flags(lt::torrent_flags::upload_mode);
+        dial(fp->handle);
+      }
     } else if (const auto* hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
       const TorrentKey k = key_of(hf->handle.info_hashes());
       if (find(k) != nullptr) events.on_hash_failed(k);
     } else if (const auto* pb = lt::alert_cast<lt::peer_ban_alert>(a)) {
       const TorrentKey k = key_of(pb->handle.info_hashes());
       if (find(k) != nullptr) events.on_peer_banned(k);
+    } else if (const auto* fe = lt::alert_cast<lt::file_error_alert>(a)) {
+      // libtorrent follows it with a torrent_error_alert; report once, then.
+      if (Entry* e = find(key_of(fe->handle.info_hashes()))) {
+        e->last_file_error = std::string(lt::operation_name(fe->op)) + " of " + fe->filename();
+      }
     } else if (const auto* te = lt::alert_cast<lt::torrent_error_alert>(a)) {
       const TorrentKey k = key_of(te->handle.info_hashes());
-      if (find(k) != nullptr) events.on_torrent_error(k, te->error.message() + " " + te->filename());
-    } else if (const auto* fe = lt::alert_cast<lt::file_error_alert>(a)) {
-      const TorrentKey k = key_of(fe->handle.info_hashes());
-      if (find(k) != nullptr) events.on_torrent_error(k, fe->error.message() + " " + fe->filename());
+      Entry* e = find(k);
+      if (e == nullptr) return;
+      // A failed priority change answers with an error instead of file_prio_alert.
+      e->priorities_pending = 0;
+      std::string what = te->error.message();
+      const std::string where = std::exchange(e->last_file_error, {});
+      const std::string file = te->filename();
+      if (!where.empty()) {
+        what += " (" + where + ")";
+      } else if (!file.empty()) {
+        what += " (" + file + ")";
+      }
+      events.on_torrent_error(k, what);
     } else if (const auto* rd = lt::alert_cast<lt::save_resume_data_alert>(a)) {
       const TorrentKey k = key_of(rd->params.info_hashes);
       events.on_resume_data(k, lt::write_resume_data_buf(rd->params));
@@ -357,8 +392,29 @@ void Session::set_wanted_files(const TorrentKey& key, const std::vector<bool>& w
     if (wanted[i]) prios[static_cast<std::size_t>(static_cast<int>(e->files[i]))] = lt::default_priority;
   }
   e->handle.prioritize_files(prios);
-  e->handle.unset_flags(lt::torrent_flags::upload_mode);
-  m_impl->dial(e->handle);
+  e->priorities = std::move(prios);
+  ++e->priorities_pending;
+  // Torrents added by link or from resume data wait in upload mode for their
+  // first choice of files (see Entry::priorities_pending).
+  if (e->from_link && !e->chosen) {
+    e->chosen = true;
+    e->release_upload_mode = true;
+  } else {
+    m_impl->dial(e->handle);
+  }
+}
+
+void Session::retry(const TorrentKey& key) {
+  Impl::Entry* e = m_impl->find(key);
+  if (e == nullptr || !e->handle.is_valid()) return;
+  e->handle.clear_error();
+  if (e->release_upload_mode) {
+    // The error may have been the choice of files itself: choose again.
+    e->handle.prioritize_files(e->priorities);
+    ++e->priorities_pending;
+  }
+  e->handle.resume();
+  if (!e->release_upload_mode) m_impl->dial(e->handle);
 }
 
 void Session::remove(const TorrentKey& key, bool delete_files) {
@@ -409,14 +465,30 @@ void Session::put_pointer(const SignedPointer& p) { put_channel_pointer(m_impl->
 void Session::get_pointer(const PublicKey& publisher) { get_channel_pointer(m_impl->session, publisher); }
 
 void Session::redial_peers() {
+  std::vector<TorrentKey> stalled_keys;
   for (auto& [k, e] : m_impl->torrents) {
     if (!e.handle.is_valid() || e.progress.seeding) continue;
+    // libtorrent stops dialling an address after 3 failed attempts and waits
+    // a minute or more between attempts: a mirror that was down when the
+    // download started would never be tried again. A torrent without any
+    // peer forgets those failures (and its bans: a hostile peer found again
+    // is banned again) and starts over.
+    if (e.progress.peers == 0) e.handle.clear_peers();
     m_impl->dial(e.handle);
+    const TorrentProgress& p = e.progress;
+    const bool stalled = p.has_metadata && p.downloading && !p.finished && p.total > 0 && p.done >= p.total;
+    e.stalled_polls = stalled ? e.stalled_polls + 1 : 0;
+    if (e.stalled_polls >= 2) {
+      e.stalled_polls = 0;
+      e.handle.force_recheck();
+      stalled_keys.push_back(k);
+    }
     // libtorrent looks a torrent up on the DHT every 15 minutes; a torrent
     // that is still fetching asks again at every poll, so it finds the
     // mirrors that appeared (or learns that the first peers it found left).
     e.handle.force_dht_announce();
   }
+  for (const auto& k : stalled_keys) m_impl->events.on_stalled(k);
 }
 
 }  // namespace tz::swarm

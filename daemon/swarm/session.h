@@ -58,6 +58,8 @@ struct TorrentProgress {
   std::uint32_t peers = 0;
   bool has_metadata = false;
   bool seeding = false;     // every piece is held
+  bool finished = false;    // every wanted piece is held
+  bool downloading = false; // libtorrent is fetching pieces (not checking, not in error)
 };
 
 // What the session tells the node. Called on the io thread.
@@ -85,6 +87,9 @@ class Events {
   // The DHT's routing table went from empty to holding nodes (start-up, or
   // the network came back): a good moment to put and look up again.
   virtual void on_dht_ready() = 0;
+  // A download that stalled with every wanted byte received but a piece never
+  // passed is having its data checked again (see Session::redial_peers).
+  virtual void on_stalled(const TorrentKey& key) = 0;
   // Resume data asked for by save_resume (bencoded, libtorrent's format).
   virtual void on_resume_data(const TorrentKey& key, std::vector<char> data) = 0;
 };
@@ -123,8 +128,11 @@ class Session {
   // Starts fetching a torrent's metadata from peers (DHT, configured peers).
   void add_by_link(const AddByLink& a);
   // After on_metadata: downloads only the files marked true (by index into
-  // TorrentMeta::files), and ends upload mode.
+  // TorrentMeta::files). The first call ends upload mode once libtorrent has
+  // applied the choice.
   void set_wanted_files(const TorrentKey& key, const std::vector<bool>& wanted);
+  // Clears a torrent's error (on_torrent_error) and lets it go on.
+  void retry(const TorrentKey& key);
   // Removes a torrent; with `delete_files` its downloaded data goes too.
   void remove(const TorrentKey& key, bool delete_files);
   [[nodiscard]] bool has(const TorrentKey& key) const;
@@ -141,7 +149,12 @@ class Session {
   void put_pointer(const SignedPointer& p);
   void get_pointer(const PublicKey& publisher);
   // For every torrent still downloading: dials the configured peers again
-  // and looks for peers on the DHT again.
+  // and looks for peers on the DHT again; one with no peer at all first
+  // forgets the peers it gave up on. A torrent found at two calls in a row
+  // with every wanted byte received but not finished is checked again
+  // (on_stalled): libtorrent 2.0.8 can lose track of a piece whose hash
+  // check failed while its block was still being written, and never asks
+  // for it again.
   void redial_peers();
 
  private:
