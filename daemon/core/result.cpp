@@ -42,6 +42,7 @@ constexpr Entry kEntries[] = {
     {errc::not_in_head, "not_in_head", "the channel head does not list this bundle"},
     {errc::bundle_mismatch, "bundle_mismatch", "bundle does not match its manifest or channel head"},
     {errc::no_such_bundle, "no_such_bundle", "no such bundle on this node"},
+    {errc::storage_failed, "storage_failed", "the disk failed the download repeatedly"},
     {errc::no_manifest, "no_manifest", "no manifest: not a bundle folder"},
     {errc::file_missing, "file_missing", "file missing"},
     {errc::extra_file, "extra_file", "file not listed in the manifest"},

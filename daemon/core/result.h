@@ -68,6 +68,7 @@ enum class errc {
   not_in_head,            // a bundle the channel head does not list
   bundle_mismatch,        // a fetched bundle whose torrent differs from its manifest or head entry
   no_such_bundle,         // no bundle with that ID on this node
+  storage_failed,         // the disk failed a download again and again (full, read-only, removed)
 };
 
 const boost::system::error_category& tamizdat_category() noexcept;

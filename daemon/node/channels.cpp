@@ -20,6 +20,9 @@ void Node::poll() {
   if (auto f = m_catalog.followed()) channels.insert(f.value().begin(), f.value().end());
   if (auto o = m_catalog.own_channels()) channels.insert(o.value().begin(), o.value().end());
   for (const auto& pk : channels) m_swarm->get_pointer(pk);
+  for (auto& [key, b] : m_bundles) {
+    if (std::exchange(b.awaiting_retry, false)) m_swarm->retry(key);
+  }
   m_swarm->redial_peers();
 }
 
@@ -367,13 +370,18 @@ void Node::verify_downloaded(const swarm::TorrentKey& key, BundleFetch& b) {
   });
 }
 
-void Node::fail_bundle(const swarm::TorrentKey& key, const boost::system::error_code& ec, const std::string& detail) {
+void Node::fail_bundle(const swarm::TorrentKey& key, const boost::system::error_code& ec, const std::string& detail,
+                       bool rejected_input) {
   const auto it = m_bundles.find(key);
   if (it == m_bundles.end()) return;
   const Sha256 id = it->second.id;
   m_bundles.erase(it);
-  count(ec);
-  warn("refused bundle " + to_hex(id) + ": " + detail);
+  if (rejected_input) {
+    count(ec);
+    warn("refused bundle " + to_hex(id) + ": " + detail);
+  } else {
+    warn("gave up bundle " + to_hex(id) + ": " + detail);
+  }
   (void)m_catalog.set_state(id, catalog::BundleState::failed, error_name(ec));
   m_swarm->remove(key, true);
   std::error_code fec;
@@ -385,7 +393,27 @@ void Node::on_torrent_error(const swarm::TorrentKey& key, const std::string& mes
     warn("a head torrent failed: " + message);
     return;
   }
-  warn("torrent " + to_hex(key) + " failed: " + message);
+  const auto it = m_bundles.find(key);
+  if (it == m_bundles.end()) {
+    warn("torrent " + to_hex(key) + " failed: " + message);
+    return;
+  }
+  // libtorrent stops a torrent on a disk error (full, read-only, a file
+  // removed under it). Such errors often pass, so it is retried a few times
+  // before the bundle is given up.
+  BundleFetch& b = it->second;
+  if (++b.storage_errors > kMaxStorageErrors) {
+    return fail_bundle(key, errc::storage_failed, "the disk failed it " + std::to_string(b.storage_errors) +
+                                                      " times; last: " + message, false);
+  }
+  b.awaiting_retry = true;
+  warn("bundle " + to_hex(b.id) + " stopped on a disk error (" + message + "); retrying it at the next poll");
+}
+
+void Node::on_stalled(const swarm::TorrentKey& key) {
+  const auto it = m_bundles.find(key);
+  const std::string what = it == m_bundles.end() ? "torrent " + to_hex(key) : "bundle " + to_hex(it->second.id);
+  warn(what + " stalled with every byte received but a piece never passed; checking its data again");
 }
 
 void Node::on_hash_failed(const swarm::TorrentKey& key) {

@@ -40,6 +40,9 @@
 
 namespace tz::node {
 
+// A bundle stopped by this many disk errors is given up (failed, storage_failed).
+inline constexpr int kMaxStorageErrors = 3;
+
 struct NodeOptions {
   std::filesystem::path data_dir;
   std::chrono::seconds poll_interval{60};
@@ -79,6 +82,7 @@ class Node final : public swarm::Events {
   void on_resume_data(const swarm::TorrentKey& key, std::vector<char> data) override;
   void on_put(const PublicKey& publisher, std::int64_t seq, int stored) override;
   void on_dht_ready() override;
+  void on_stalled(const swarm::TorrentKey& key) override;
 
  private:
   enum class Stage { metadata, manifest, content, verifying, seeding };
@@ -90,6 +94,8 @@ class Node final : public swarm::Events {
     std::filesystem::path save_path;  // the bundle folder is save_path / meta.name
     swarm::TorrentMeta meta;
     std::size_t manifest_index = 0;
+    int storage_errors = 0;       // libtorrent stopped it on a disk error this many times
+    bool awaiting_retry = false;  // stopped on one; retried at the next poll
   };
   struct HeadFetch {
     PublicKey publisher;
@@ -128,7 +134,10 @@ class Node final : public swarm::Events {
   void bundle_metadata(const swarm::TorrentKey& key, BundleFetch& b, const swarm::TorrentMeta& meta);
   void check_manifest(const swarm::TorrentKey& key, BundleFetch& b);
   void verify_downloaded(const swarm::TorrentKey& key, BundleFetch& b);
-  void fail_bundle(const swarm::TorrentKey& key, const boost::system::error_code& ec, const std::string& detail);
+  // Removes a bundle's torrent and data and marks it failed with `ec`;
+  // counted as rejected input unless it is the node's own failure.
+  void fail_bundle(const swarm::TorrentKey& key, const boost::system::error_code& ec, const std::string& detail,
+                   bool rejected_input = true);
   void restore_bundle(const catalog::BundleRow& row);
 
   void count(const boost::system::error_code& ec);
