@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -103,9 +104,29 @@ void Daemon::start(bool append) {
   m_pid = spawn(args, log_path(), append);
 }
 
+namespace {
+
+// True when something accepts connections on the Unix socket `p`. (A daemon
+// killed with SIGKILL leaves its socket file behind: its existence proves
+// nothing.)
+bool accepts(const fs::path& p) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string s = p.string();
+  if (s.size() >= sizeof(addr.sun_path)) return false;
+  std::copy(s.begin(), s.end(), addr.sun_path);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
 bool Daemon::ready() const {
-  for (int i = 0; i < 200; ++i) {
-    if (fs::exists(m_dir / "control.sock")) return true;
+  for (int i = 0; i < 400; ++i) {
+    if (accepts(m_dir / "control.sock")) return true;
     std::this_thread::sleep_for(25ms);
   }
   return false;

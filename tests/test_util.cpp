@@ -2,6 +2,8 @@
 
 #include "core/hex.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 
@@ -14,6 +16,12 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  // TZ_KEEP_TEST_DIRS=1 keeps every test's files (daemon logs, data dirs)
+  // for a post-mortem.
+  if (std::getenv("TZ_KEEP_TEST_DIRS") != nullptr) {
+    std::fprintf(stderr, "kept %s\n", m_path.c_str());
+    return;
+  }
   std::error_code ec;
   std::filesystem::remove_all(m_path, ec);
 }
