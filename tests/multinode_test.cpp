@@ -14,12 +14,7 @@ using namespace tz::test;
 // A publisher, two mirrors, a reader and a plain DHT node. The mirrors copy
 // the bundle; the reader gets it from them with the publisher dead; the
 // publisher comes back and its update reaches everyone.
-// Disabled until the mirror's manifest-first race is fixed: libtorrent can
-// report a bundle "finished" a few ms after its metadata arrives, before the
-// manifest is on disk, and the mirror then refuses a correct bundle
-// (io_error / file_changed). Failed 1 of 3 runs at 7347caa. Run with
-// --gtest_also_run_disabled_tests.
-TEST_F(Multinode, DISABLED_PublishMirrorReaderUpdate) {
+TEST_F(Multinode, PublishMirrorReaderUpdate) {
   start({"P", "M1", "M2", "R", "N"});
   const fs::path key = m_tmp / "p.key";
   const std::string id = make_key(key);
@@ -118,12 +113,8 @@ TEST_F(Multinode, DISABLED_MirrorKilledMidDownloadResumes) {
 
 // A seed serving corrupt pieces of a bundle: the victim counts the bad
 // pieces, never marks the bundle verified, and gets the true bundle once an
-// honest seed is back.
-// DISABLED: the first half passes (corrupt_piece and banned_peer counted, not
-// verified); the second fails today (run with --gtest_also_run_disabled_tests):
-// after the publisher, one of V's --peer addresses, comes back, V never
-// connects to it (peers 0) and the bundle stays "downloading" for 90 s.
-TEST_F(Multinode, DISABLED_CorruptPeerIsBannedAndChangesNothing) {
+// honest seed is back (which it had given up dialling while it was down).
+TEST_F(Multinode, CorruptPeerIsBannedAndChangesNothing) {
   const int hostile_port = test::free_port();
   m_ports["P"] = test::free_port();
   // V redials its --peer peers at every poll; when it starts fetching, the
