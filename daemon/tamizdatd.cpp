@@ -32,6 +32,7 @@ const char* const kUsage =
     "usage: tamizdatd [--data-dir DIR] [--config FILE] [--listen IP:PORT] [--bootstrap HOST:PORT]...\n"
     "                 [--peer HOST:PORT]... [--no-public-dht] [--log-level error|warn|info|debug]\n"
     "                 [--lan] [--force-encryption] [--socks5 HOST:PORT] [--poll-interval SECONDS]\n"
+    "                 [--max-upload-rate KIB] [--max-download-rate KIB]\n"
     "                 [--gateway IP:PORT | --no-gateway]\n"
     "Settings: flags win over the config file (TOML, same names with '_'); see docs/operator-guide.md.\n";
 
@@ -144,6 +145,8 @@ int run(int argc, char** argv) {
   so.private_dht = !s.public_dht;
   so.lan = s.lan;
   so.force_encryption = s.force_encryption;
+  so.upload_rate_kib = s.max_upload_rate_kib;
+  so.download_rate_kib = s.max_download_rate_kib;
   if (s.socks5_proxy) so.socks5_proxy = cfg::to_string(*s.socks5_proxy);
   std::vector<std::string> peers;
   for (const auto& p : s.peers) peers.push_back(cfg::to_string(p));

@@ -166,6 +166,8 @@ TEST(Defaults, NetworkDefaults) {
   EXPECT_FALSE(s.force_encryption);
   EXPECT_FALSE(s.socks5_proxy);
   EXPECT_EQ(s.poll_interval, std::chrono::seconds(300));
+  EXPECT_EQ(s.max_upload_rate_kib, 0u);  // unlimited
+  EXPECT_EQ(s.max_download_rate_kib, 0u);
   EXPECT_EQ(s.gateway, (Endpoint{"127.0.0.1", 8733}));
   EXPECT_FALSE(validate(s));
 }
@@ -183,6 +185,8 @@ lan = true
 force_encryption = true
 socks5_proxy = "127.0.0.1:9050"
 poll_interval = 60
+max_upload_rate = 512
+max_download_rate = 4096
 gateway = "127.0.0.1:8080"
 )";
 
@@ -201,6 +205,8 @@ TEST(ApplyToml, ReadsAFullValidFile) {
   EXPECT_TRUE(s.force_encryption);
   EXPECT_EQ(s.socks5_proxy, (Endpoint{"127.0.0.1", 9050}));
   EXPECT_EQ(s.poll_interval, std::chrono::seconds(60));
+  EXPECT_EQ(s.max_upload_rate_kib, 512u);
+  EXPECT_EQ(s.max_download_rate_kib, 4096u);
   EXPECT_EQ(s.gateway, (Endpoint{"127.0.0.1", 8080}));
   EXPECT_FALSE(validate(s));
 }
@@ -224,6 +230,17 @@ TEST(ApplyToml, AbsentKeysKeepTheBaseAndArraysReplaceIt) {
 
 TEST(ApplyToml, GatewayFalseDisablesIt) {
   EXPECT_FALSE(ok(apply_toml(base(), "gateway = false", kEnv)).gateway);
+}
+
+TEST(ApplyToml, RatesAreWholeKibFromZeroToFourGib) {
+  for (const char* key : {"max_upload_rate", "max_download_rate"}) {
+    for (std::uint32_t v : {0u, 1024u, 4194304u}) {
+      const Settings s = ok(apply_toml(base(), std::string(key) + " = " + std::to_string(v), kEnv));
+      const bool upload = std::string_view(key) == "max_upload_rate";
+      EXPECT_EQ(upload ? s.max_upload_rate_kib : s.max_download_rate_kib, v) << key << " " << v;
+      EXPECT_EQ(upload ? s.max_download_rate_kib : s.max_upload_rate_kib, 0u) << key << " " << v;
+    }
+  }
 }
 
 TEST(ApplyToml, DataDirTildeExpandsFromHome) {
@@ -254,6 +271,7 @@ TEST(ApplyToml, UnknownKeyWithAFlagSpellingSuggestsTheKey) {
   EXPECT_TRUE(contains(toml_err("peer = []").message, "did you mean peers?"));
   EXPECT_TRUE(contains(toml_err("socks5 = \"h:1\"").message, "did you mean socks5_proxy?"));
   EXPECT_TRUE(contains(toml_err("no-public-dht = true").message, "did you mean public_dht?"));
+  EXPECT_TRUE(contains(toml_err("max-upload-rate = 1").message, "did you mean max_upload_rate?"));
   EXPECT_FALSE(contains(toml_err("colour = 1").message, "did you mean"));
 }
 
@@ -349,6 +367,33 @@ TEST(ApplyToml, PollIntervalOutOfRange) {
   EXPECT_EQ(ok(apply_toml(base(), "poll_interval = 1", kEnv)).poll_interval, std::chrono::seconds(1));
   EXPECT_EQ(ok(apply_toml(base(), "poll_interval = 86400", kEnv)).poll_interval,
             std::chrono::seconds(86400));
+}
+
+TEST(ApplyToml, RatesOutOfRange) {
+  for (const char* key : {"max_upload_rate", "max_download_rate"}) {
+    for (const char* v : {"-1", "4194305", "9223372036854775807"}) {
+      const auto e = toml_err(std::string("lan = true\n") + key + " = " + v);
+      EXPECT_EQ(e.key, key) << v;
+      EXPECT_EQ(e.line, 2u) << v;
+      EXPECT_TRUE(contains(e.message, std::string("line 2: ") + key + ": " + v + " KiB/s is out of range 0..4194304"))
+          << e.message;
+    }
+  }
+}
+
+TEST(ApplyToml, RatesOfTheWrongType) {
+  for (const char* key : {"max_upload_rate", "max_download_rate"}) {
+    const auto f = toml_err(std::string(key) + " = 1.5");
+    EXPECT_EQ(f.key, key);
+    EXPECT_TRUE(contains(f.message, "expected an integer number of KiB per second, found a floating-point number (1.5)"))
+        << f.message;
+    const auto s = toml_err(std::string(key) + " = \"100\"");
+    EXPECT_EQ(s.key, key);
+    EXPECT_TRUE(contains(s.message, "found a string")) << s.message;
+    const auto b = toml_err(std::string(key) + " = true");
+    EXPECT_EQ(b.key, key);
+    EXPECT_TRUE(contains(b.message, "found a boolean (true)")) << b.message;
+  }
 }
 
 TEST(ApplyToml, UnknownLogLevel) {
@@ -501,12 +546,16 @@ TEST(ApplyFlag, FlagsOverrideTheFile) {
                                           {"--log-level", "error"},
                                           {"--socks5", "[::1]:9150"},
                                           {"--poll-interval", "3600"},
+                                          {"--max-upload-rate", "2048"},
+                                          {"--max-download-rate", "0"},
                                           {"--gateway", "[::1]:8734"}}));
   EXPECT_EQ(s.data_dir, std::filesystem::path("/var/lib/tz"));
   EXPECT_EQ(s.listen, (Endpoint{"192.0.2.1", 7001}));
   EXPECT_EQ(s.log_level, LogLevel::error);
   EXPECT_EQ(s.socks5_proxy, (Endpoint{"::1", 9150}));
   EXPECT_EQ(s.poll_interval, std::chrono::seconds(3600));
+  EXPECT_EQ(s.max_upload_rate_kib, 2048u);   // the file said 512
+  EXPECT_EQ(s.max_download_rate_kib, 0u);    // the file said 4096; 0 lifts the cap
   EXPECT_EQ(s.gateway, (Endpoint{"::1", 8734}));
   // Untouched by flags: still the file's.
   EXPECT_FALSE(s.public_dht);
@@ -556,6 +605,9 @@ TEST(ApplyFlag, UnknownFlagWithAKeySpellingSuggestsTheFlag) {
   EXPECT_TRUE(contains(err(apply_flag(base(), "--socks5-proxy", "h:1", kEnv)).message,
                        "did you mean --socks5?"));
   EXPECT_TRUE(contains(err(apply_flag(base(), "listen", "0.0.0.0:1", kEnv)).message, "start with --"));
+  EXPECT_TRUE(contains(err(apply_flag(base(), "--max_upload_rate", "1", kEnv)).message,
+                       "did you mean --max-upload-rate?"));
+  EXPECT_TRUE(contains(err(apply_flag(base(), "--download-rate", "1", kEnv)).message, "unknown option"));
 }
 
 TEST(ApplyFlag, SwitchWithValueAndFlagWithoutValueAreRefused) {
@@ -585,6 +637,34 @@ TEST(ApplyFlag, PollIntervalMustBeWholeSecondsInRange) {
     const auto e = err(apply_flag(base(), "--poll-interval", v, kEnv));
     EXPECT_EQ(e.key, "--poll-interval") << v;
     EXPECT_TRUE(contains(e.message, "out of range")) << e.message;
+  }
+}
+
+TEST(ApplyFlag, RatesAcceptWholeKib) {
+  const Settings s = ok(merge("", {{"--max-upload-rate", "2048"}, {"--max-download-rate", "4194304"}}));
+  EXPECT_EQ(s.max_upload_rate_kib, 2048u);
+  EXPECT_EQ(s.max_download_rate_kib, 4194304u);
+  // Leading zeros are still the number they spell, however many there are.
+  EXPECT_EQ(ok(apply_flag(base(), "--max-upload-rate", "0000000000000000000100", kEnv)).max_upload_rate_kib, 100u);
+  EXPECT_EQ(ok(apply_flag(s, "--max-upload-rate", "0", kEnv)).max_upload_rate_kib, 0u);
+}
+
+TEST(ApplyFlag, RatesMustBeWholeKibInRange) {
+  for (const char* flag : {"--max-upload-rate", "--max-download-rate"}) {
+    const auto empty = err(apply_flag(base(), flag, "", kEnv));
+    EXPECT_EQ(empty.key, flag);
+    EXPECT_TRUE(contains(empty.message, "needs a value")) << empty.message;
+    for (const char* v : {"-5", "abc", "1.5", "100k", " 100", "+1"}) {
+      const auto e = err(apply_flag(base(), flag, v, kEnv));
+      EXPECT_EQ(e.key, flag) << v;
+      EXPECT_TRUE(contains(e.message, std::string(flag) + ": \"" + v + "\" is not a whole number of KiB"))
+          << e.message;
+    }
+    for (const char* v : {"4194305", "99999999999999999999"}) {
+      const auto e = err(apply_flag(base(), flag, v, kEnv));
+      EXPECT_EQ(e.key, flag) << v;
+      EXPECT_TRUE(contains(e.message, std::string(v) + " KiB/s is out of range 0..4194304")) << e.message;
+    }
   }
 }
 

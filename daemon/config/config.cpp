@@ -191,6 +191,15 @@ std::optional<std::chrono::seconds> checked_poll_interval(std::int64_t v, std::s
   return std::chrono::seconds(v);
 }
 
+// `shown` is the value as written, which for a flag may not fit an integer.
+std::optional<std::uint32_t> checked_rate_kib(std::int64_t v, std::string_view shown, std::string& why) {
+  if (v < 0 || v > kMaxRateKib) {
+    why = std::string(shown) + " KiB/s is out of range 0.." + std::to_string(kMaxRateKib) + " (0: unlimited)";
+    return std::nullopt;
+  }
+  return static_cast<std::uint32_t>(v);
+}
+
 std::optional<LogLevel> checked_log_level(std::string_view text, std::string& why) {
   auto level = parse_log_level(text);
   if (!level) why = quoted(text) + " is not a log level (error, warn, info or debug)";
@@ -300,6 +309,16 @@ Check set_endpoint_list(std::vector<Endpoint>& field, std::string_view key, cons
   return std::nullopt;
 }
 
+Check set_rate(std::uint32_t& field, const toml::node& n) {
+  const auto* i = n.as_integer();
+  if (i == nullptr) return wrong_type(n, "an integer number of KiB per second");
+  std::string why;
+  auto v = checked_rate_kib(i->get(), std::to_string(i->get()), why);
+  if (!v) return Problem{why, line_of(n)};
+  field = *v;
+  return std::nullopt;
+}
+
 using TomlSetter = Check (*)(Settings&, const toml::node&, const Environment&);
 
 struct TomlKey {
@@ -307,7 +326,7 @@ struct TomlKey {
   TomlSetter set;
 };
 
-constexpr std::array<TomlKey, 11> kTomlKeys{{
+constexpr std::array<TomlKey, 13> kTomlKeys{{
     {"data_dir",
      [](Settings& s, const toml::node& n, const Environment& env) -> Check {
        Check problem;
@@ -371,6 +390,14 @@ constexpr std::array<TomlKey, 11> kTomlKeys{{
        s.poll_interval = *v;
        return std::nullopt;
      }},
+    {"max_upload_rate",
+     [](Settings& s, const toml::node& n, const Environment&) -> Check {
+       return set_rate(s.max_upload_rate_kib, n);
+     }},
+    {"max_download_rate",
+     [](Settings& s, const toml::node& n, const Environment&) -> Check {
+       return set_rate(s.max_download_rate_kib, n);
+     }},
     {"gateway",
      [](Settings& s, const toml::node& n, const Environment&) -> Check {
        if (const auto* b = n.as_boolean()) {
@@ -396,7 +423,7 @@ const TomlKey* find_toml_key(std::string_view name) {
 }
 
 // Which TOML key each flag sets, for "did you mean" hints both ways.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 12> kFlagKeys{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 14> kFlagKeys{{
     {"--data-dir", "data_dir"},
     {"--listen", "listen"},
     {"--bootstrap", "bootstrap"},
@@ -407,6 +434,8 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 12> kFlagKey
     {"--force-encryption", "force_encryption"},
     {"--socks5", "socks5_proxy"},
     {"--poll-interval", "poll_interval"},
+    {"--max-upload-rate", "max_upload_rate"},
+    {"--max-download-rate", "max_download_rate"},
     {"--gateway", "gateway"},
     {"--no-gateway", "gateway"},
 }};
@@ -498,7 +527,22 @@ std::optional<std::string> set_flag_endpoint(Endpoint& field, std::string_view v
   return std::nullopt;
 }
 
-constexpr std::array<Flag, 12> kFlags{{
+std::optional<std::string> set_flag_rate(std::uint32_t& field, std::string_view value) {
+  if (value.empty() || !std::all_of(value.begin(), value.end(), is_digit)) {
+    return quoted(value) + " is not a whole number of KiB per second";
+  }
+  // Stop counting one past the maximum, so no length of digits overflows and
+  // leading zeros still read as zeros.
+  std::int64_t n = 0;
+  for (char c : value) n = std::min<std::int64_t>(n * 10 + (c - '0'), std::int64_t{kMaxRateKib} + 1);
+  std::string why;
+  auto rate = checked_rate_kib(n, printable(value, false), why);
+  if (!rate) return why;
+  field = *rate;
+  return std::nullopt;
+}
+
+constexpr std::array<Flag, 14> kFlags{{
     {"--data-dir", false,
      [](Settings& s, std::string_view v, const Environment& env) -> std::optional<std::string> {
        std::string why;
@@ -557,6 +601,10 @@ constexpr std::array<Flag, 12> kFlags{{
        s.poll_interval = *interval;
        return std::nullopt;
      }},
+    {"--max-upload-rate", false,
+     [](Settings& s, std::string_view v, const Environment&) { return set_flag_rate(s.max_upload_rate_kib, v); }},
+    {"--max-download-rate", false,
+     [](Settings& s, std::string_view v, const Environment&) { return set_flag_rate(s.max_download_rate_kib, v); }},
     {"--gateway", false,
      [](Settings& s, std::string_view v, const Environment&) -> std::optional<std::string> {
        Endpoint e;

@@ -35,6 +35,9 @@ inline constexpr std::size_t kMaxStringBytes = 1024;         // any string value
 // operator guide says so.
 inline constexpr std::chrono::seconds kMinPollInterval{1};
 inline constexpr std::chrono::seconds kMaxPollInterval{24 * 60 * 60};
+// Largest max_upload_rate / max_download_rate, in KiB/s (4 GiB/s): beyond
+// any link a volunteer runs, so a larger number is a typo.
+inline constexpr std::uint32_t kMaxRateKib = 4 * 1024 * 1024;
 
 inline constexpr std::uint16_t kDefaultListenPort = 6881;
 inline constexpr std::uint16_t kDefaultGatewayPort = 8733;
@@ -76,6 +79,11 @@ struct Settings {
   std::optional<Endpoint> socks5_proxy;
   // How often followed channels are polled; kMinPollInterval..kMaxPollInterval.
   std::chrono::seconds poll_interval{300};
+  // Bandwidth caps in KiB per second (1 KiB = 1024 bytes), 0..kMaxRateKib;
+  // 0 means unlimited. They hold for every peer, also on the LAN and
+  // loopback: a volunteer caps their own link or monthly quota.
+  std::uint32_t max_upload_rate_kib = 0;
+  std::uint32_t max_download_rate_kib = 0;
   // HTTP gateway listen address (an IP literal), or nullopt when disabled.
   std::optional<Endpoint> gateway{Endpoint{"127.0.0.1", kDefaultGatewayPort}};
 
@@ -144,6 +152,7 @@ struct Environment {
 //   bootstrap, peers array of "HOST:PORT" strings,
 //   public_dht, lan, force_encryption boolean,
 //   log_level string, poll_interval integer seconds,
+//   max_upload_rate, max_download_rate integer KiB per second (0: unlimited),
 //   gateway string "IP:PORT" or false.
 // Fails with a ConfigError when the text is over kMaxConfigBytes or not valid
 // TOML (key empty, message with the parser's line and reason), or for the
@@ -167,6 +176,7 @@ struct Environment {
 //   --bootstrap HOST:PORT (appends)             --peer HOST:PORT (appends)
 //   --socks5 HOST:PORT    --log-level LEVEL     --poll-interval SECONDS
 //   --no-public-dht       --lan                 --force-encryption
+//   --max-upload-rate KIB --max-download-rate KIB (KiB per second, 0: unlimited)
 // `--config FILE` is not a setting: the caller reads it to call load_file, and
 // here it is an unknown flag. Fails with a ConfigError whose key is `flag` for
 // an unknown flag, a switch given a value, a flag needing a value given none,

@@ -3,6 +3,9 @@
 #include <libtorrent/alert.hpp>
 #include <libtorrent/session.hpp>
 
+#include <algorithm>
+#include <climits>
+
 namespace tz::swarm {
 namespace {
 
@@ -13,6 +16,12 @@ std::string join(const std::vector<std::string>& v) {
     s += x;
   }
   return s;
+}
+
+// libtorrent takes bytes per second in an int; 4 GiB/s (4194304 KiB) is
+// 2^32 bytes, past INT_MAX, so larger caps become INT_MAX (about 2 GiB/s).
+int bytes_per_second(std::uint32_t kib) {
+  return static_cast<int>(std::min<std::uint64_t>(std::uint64_t{kib} * 1024, INT_MAX));
 }
 
 }  // namespace
@@ -53,6 +62,23 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
   // looks like a seed, and libtorrent drops seed-to-seed connections by
   // default, which cut such torrents off before their metadata arrived.
   p.set_bool(sp::close_redundant_connections, false);
+
+  // --- bandwidth caps (0: unlimited) ---
+  p.set_int(sp::upload_rate_limit, bytes_per_second(o.upload_rate_kib));
+  p.set_int(sp::download_rate_limit, bytes_per_second(o.download_rate_kib));
+  if (o.upload_rate_kib != 0 || o.download_rate_kib != 0) {
+    // By default libtorrent puts peers on private, link-local and loopback
+    // addresses in a peer class without limits. An operator caps their link,
+    // and the LAN shares it; the multi-node tests, all on loopback, slow a
+    // transfer this way. The setting is deprecated in libtorrent 2.0 in
+    // favour of session::set_peer_class_filter, which needs a live session;
+    // Debian's build (ABI version 1) still applies it when the session starts.
+    // LAN peers then also lose libtorrent's exemption from unchoke slots.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    p.set_bool(sp::ignore_limits_on_local_network, false);
+#pragma GCC diagnostic pop
+  }
 
   // --- DHT ---
   p.set_bool(sp::enable_dht, true);

@@ -33,6 +33,10 @@ struct SwarmOptions {
   // SOCKS5 proxy ("host:port"), e.g. Tor; peer connections and host names go
   // through it.
   std::optional<std::string> socks5_proxy;
+  // Session-wide bandwidth caps in KiB per second, 0 for unlimited: an
+  // operator capping their link or monthly quota. A non-zero cap also holds
+  // for peers on the LAN and loopback, which libtorrent otherwise exempts.
+  std::uint32_t upload_rate_kib = 0, download_rate_kib = 0;
 };
 
 // Builds the settings pack for `o`.
