@@ -26,7 +26,9 @@ std::unique_ptr<lt::session> make_node(const std::string& bootstrap) {
   o.public_dht = false;
   o.private_dht = true;
   if (!bootstrap.empty()) o.bootstrap = {bootstrap};
-  return std::make_unique<lt::session>(lt::session_params(make_settings(o)));
+  auto s = std::make_unique<lt::session>(lt::session_params(make_settings(o)));
+  for (const auto& n : private_dht_nodes(o)) s->add_dht_node(n);
+  return s;
 }
 
 SignedPointer pointer(const SecretKey& key, std::int64_t seq, std::uint8_t fill) {

@@ -83,6 +83,10 @@ TEST(SwarmTransfer, BundleTravelsByMagnetAndVerifies) {
     return lt::alert_cast<lt::torrent_finished_alert>(a) != nullptr;
   });
   ASSERT_TRUE(finished) << "download did not finish in 60 s";
+  // A piece can pass its hash check while libtorrent still holds it in its
+  // write buffers: read the files only once they are flushed.
+  h.flush_cache();
+  ASSERT_TRUE(wait_for(reader, 30s, [](lt::alert* a) { return lt::alert_cast<lt::cache_flushed_alert>(a) != nullptr; }));
 
   // The reader's copy is the publisher's bundle, checked by our own verifier.
   auto copy = bundle::verify_bundle(tmp / "reader" / name, {key.public_key(), 0}, &diag);
@@ -116,7 +120,16 @@ TEST(SwarmSettings, HardeningIsOnAndPrivacyDefaultsHold) {
   EXPECT_EQ(q.get_int(sp::out_enc_policy), sp::pe_forced);
   EXPECT_EQ(q.get_int(sp::in_enc_policy), sp::pe_forced);
   EXPECT_FALSE(q.get_bool(sp::dht_restrict_routing_ips));
-  EXPECT_EQ(q.get_str(sp::dht_bootstrap_nodes), "127.0.0.1:7000");
+  // Private DHT nodes are not libtorrent routers (routers never enter the
+  // routing table); the Session adds them as ordinary nodes.
+  EXPECT_EQ(q.get_str(sp::dht_bootstrap_nodes), "");
+  const auto nodes = private_dht_nodes(o);
+  ASSERT_EQ(nodes.size(), 1u);
+  EXPECT_EQ(nodes[0], std::make_pair(std::string("127.0.0.1"), 7000));
+  o.bootstrap = {"[::1]:7001", "no-port", "127.0.0.1:0", "127.0.0.1:70000", "127.0.0.1:12x"};
+  EXPECT_EQ(private_dht_nodes(o), (std::vector<std::pair<std::string, int>>{{"::1", 7001}}));
+  o.private_dht = false;
+  EXPECT_TRUE(private_dht_nodes(o).empty());
   EXPECT_EQ(q.get_int(sp::proxy_type), sp::socks5);
   EXPECT_EQ(q.get_int(sp::proxy_port), 9050);
   EXPECT_TRUE(q.get_bool(sp::proxy_peer_connections));

@@ -86,6 +86,13 @@ struct Session::Impl : std::enable_shared_from_this<Session::Impl> {
     for (const auto& p : peer_list) {
       if (auto ep = parse_endpoint(p)) peers.push_back(*ep);
     }
+    dht_seeds = private_dht_nodes(o);
+  }
+
+  // Adds the private DHT's bootstrap nodes (see private_dht_nodes); again
+  // whenever the routing table is empty (they may have been down and dropped).
+  void seed_dht() {
+    for (const auto& n : dht_seeds) session.add_dht_node(n);
   }
 
   void start() {
@@ -96,10 +103,12 @@ struct Session::Impl : std::enable_shared_from_this<Session::Impl> {
         if (auto self = weak.lock()) self->drain();
       });
     });
+    seed_dht();
     tick();
   }
 
   void tick() {
+    if (!dht_seeds.empty() && stats.dht_nodes == 0 && ++empty_ticks % 10 == 0) seed_dht();
     session.post_session_stats();
     session.post_dht_stats();
     session.post_torrent_updates();
@@ -310,6 +319,8 @@ struct Session::Impl : std::enable_shared_from_this<Session::Impl> {
   const bool debug_alerts = std::getenv("TZ_DEBUG_ALERTS") != nullptr;
   int peers_idx = -1;
   SwarmStats stats;
+  std::vector<std::pair<std::string, int>> dht_seeds;  // private DHT: bootstrap nodes (see seed_dht)
+  unsigned empty_ticks = 0;
 };
 
 Session::Session(boost::asio::io_context& io, const SwarmOptions& options, Events& events,

@@ -4,6 +4,7 @@
 #include <libtorrent/session.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <climits>
 
 namespace tz::swarm {
@@ -82,7 +83,10 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
 
   // --- DHT ---
   p.set_bool(sp::enable_dht, true);
-  std::vector<std::string> nodes = o.bootstrap;
+  // On a private DHT the Session adds the bootstrap nodes as ordinary nodes
+  // (Session::Impl::seed_dht says why); libtorrent's routers are public ones.
+  std::vector<std::string> nodes;
+  if (!o.private_dht) nodes = o.bootstrap;
   if (o.public_dht) nodes.emplace_back(kPublicRouters);
   p.set_str(sp::dht_bootstrap_nodes, join(nodes));
   if (o.private_dht) {
@@ -116,6 +120,23 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
                                              lt::alert_category::peer | lt::alert_category::port_mapping |
                                              lt::alert_category::file_progress));
   return p;
+}
+
+std::vector<std::pair<std::string, int>> private_dht_nodes(const SwarmOptions& o) {
+  std::vector<std::pair<std::string, int>> nodes;
+  if (!o.private_dht) return nodes;
+  for (const auto& b : o.bootstrap) {
+    const auto colon = b.rfind(':');
+    if (colon == std::string::npos) continue;
+    std::string host = b.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    int port = 0;
+    const std::string digits = b.substr(colon + 1);
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (ec != std::errc() || end != digits.data() + digits.size() || port <= 0 || port > 65535) continue;
+    nodes.emplace_back(std::move(host), port);
+  }
+  return nodes;
 }
 
 }  // namespace tz::swarm

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tz::swarm {
@@ -41,6 +42,14 @@ struct SwarmOptions {
 
 // Builds the settings pack for `o`.
 [[nodiscard]] lt::settings_pack make_settings(const SwarmOptions& o);
+
+// On a private DHT, the bootstrap nodes as (host, port) for
+// lt::session::add_dht_node; empty otherwise. They are not given to
+// libtorrent as "routers" (make_settings leaves them out): libtorrent never
+// puts a router in its routing table, and when every node is every other
+// node's router the tables stay empty (status showed 0 DHT nodes and every
+// lookup leaned on the routers alone).
+[[nodiscard]] std::vector<std::pair<std::string, int>> private_dht_nodes(const SwarmOptions& o);
 
 // The public DHT routers used when public_dht is true.
 inline constexpr const char* kPublicRouters =
