@@ -181,11 +181,15 @@ class Multinode : public ::testing::Test {
     if (!s.contains("rejected") || !s["rejected"].is_object()) return -1;
     return s["rejected"].value(reason, std::int64_t{0});
   }
-  // Lets a (re)started node reach the others. status's dht_nodes is no use
-  // here: libtorrent never puts its bootstrap ("router") nodes in its routing
-  // table, and every node here is every other node's bootstrap node, so it
-  // stays 0 although lookups and puts (which start from the routers) work.
-  static void settle() { std::this_thread::sleep_for(3s); }
+  // Waits (bounded) until every running node has other nodes in its DHT
+  // routing table, so lookups and puts reach the others.
+  void settle() {
+    for (const auto& n : m_order) {
+      if (!m_nodes[n]->running()) continue;
+      EXPECT_TRUE(eventually([&] { return status(n).value("dht_nodes", 0) > 0; }, 30s, 200ms))
+          << n << ": " << status(n).dump();
+    }
+  }
 
   // A new publisher key; returns its publisher ID.
   std::string make_key(const fs::path& key) {
