@@ -27,39 +27,11 @@ using namespace std::chrono_literals;
 using test::cli;
 using test::Daemon;
 using test::free_port;
+using test::raw_exchange;
 using test::Outcome;
 using test::slurp;
 using test::spawn;
 using test::wait_exit;
-
-// Sends raw bytes on the control socket and returns what comes back (until
-// the daemon closes or 2 s pass).
-std::string raw_exchange(const fs::path& sock, const std::vector<std::uint8_t>& bytes) {
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  std::strncpy(a.sun_path, sock.c_str(), sizeof(a.sun_path) - 1);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return "<connect failed>";
-  }
-  timeval tv{2, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  (void)!::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-  std::string got;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    got.append(buf, static_cast<std::size_t>(n));
-    if (got.size() >= 4 && got.size() >= 4 + (static_cast<std::size_t>(static_cast<unsigned char>(got[2])) << 8 |
-                                              static_cast<unsigned char>(got[3]))) {
-      break;
-    }
-  }
-  ::close(fd);
-  return got;
-}
 
 class DaemonTest : public ::testing::Test {
  protected:

@@ -2,7 +2,11 @@
 // publishing, mirroring, a publisher going away and coming back, a mirror
 // killed mid-download, and a hostile seed serving corrupt pieces. The
 // fixture (multinode_fixture.h) says how nodes are started and cleaned up.
+#include "control/framing.h"
 #include "multinode_fixture.h"
+
+#include <atomic>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -204,6 +208,41 @@ TEST_F(Multinode, DiskErrorIsRetriedThenReported) {
   ASSERT_TRUE(all_verified({"R"}, b)) << entry("R", b).dump();
   EXPECT_EQ(diff_trees(a, entry("R", b).value("path", "")), "");
   expect_no_rejections({"P", "R"});
+  stop_all();
+}
+
+// Garbage on a mirror's control socket while it mirrors (an oversized
+// header, frames that are not requests, many connections at once) gets
+// errors and changes nothing: the mirror still verifies the bundle.
+TEST_F(Multinode, GarbledControlRequestsDuringAMirrorHarmNothing) {
+  start({"P", "M", "N"}, {{"P", {"--max-upload-rate", "10240"}}});
+  const fs::path key = m_tmp / "p.key";
+  const std::string id = make_key(key);
+  ASSERT_EQ(cli(dir("M"), {"follow", id}).code, 0);
+  const fs::path a = article("steady", "A report that arrives whatever the socket hears.", 20 << 20, 31);
+  settle();
+  const json p = publish("P", a, key);
+  const std::string b = p.value("bundle_id", "");
+  ASSERT_FALSE(b.empty()) << p.dump();
+  ASSERT_TRUE(eventually([&] { return entry("M", b).value("downloaded", 0) > 0; }, kLong)) << entry("M", b).dump();
+
+  const fs::path sock = dir("M") / "control.sock";
+  std::vector<std::thread> clients;
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 32; ++i) {
+    clients.emplace_back([&, i] {
+      const std::vector<std::uint8_t> junk = {0xff, 0xff, 0xff, 0x07, static_cast<std::uint8_t>(i)};
+      std::string r = raw_exchange(sock, i % 2 == 0 ? control::frame(junk)
+                                                    : std::vector<std::uint8_t>{0x80, 0x00, 0x00, 0x00, 'x'});
+      if (r.find(i % 2 == 0 ? "malformed_request" : "oversized") != std::string::npos) ++answered;
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(answered.load(), 32);
+  EXPECT_NE(entry("M", b).value("state", ""), "verified") << "the transfer ended before the garbage: slow it down";
+  ASSERT_TRUE(all_verified({"M"}, b)) << entry("M", b).dump();
+  EXPECT_EQ(diff_trees(a, entry("M", b).value("path", "")), "");
+  expect_no_rejections({"P", "M", "N"});
   stop_all();
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -173,6 +174,33 @@ Outcome cli(const fs::path& dir, std::vector<std::string> args, std::chrono::mil
   fs::remove(out, ec);
   fs::remove(err, ec);
   return o;
+}
+
+std::string raw_exchange(const fs::path& sock, const std::vector<std::uint8_t>& bytes) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, sock.c_str(), sizeof(a.sun_path) - 1);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return "<connect failed>";
+  }
+  timeval tv{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  (void)!::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  std::string got;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<std::size_t>(n));
+    if (got.size() >= 4 && got.size() >= 4 + (static_cast<std::size_t>(static_cast<unsigned char>(got[2])) << 8 |
+                                              static_cast<unsigned char>(got[3]))) {
+      break;
+    }
+  }
+  ::close(fd);
+  return got;
 }
 
 }  // namespace tz::test

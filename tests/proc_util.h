@@ -9,6 +9,7 @@
 #include <csignal>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -73,5 +74,10 @@ struct Outcome {
 // Runs `tamizdat --data-dir dir args...` and waits up to `limit` (killing it after).
 Outcome cli(const std::filesystem::path& dir, std::vector<std::string> args,
             std::chrono::milliseconds limit = std::chrono::milliseconds(30000));
+
+// Sends raw bytes on the control socket `sock` and returns what comes back
+// (one response frame, or whatever arrived before the daemon closed or 2 s
+// passed); "<connect failed>" when nothing listens.
+std::string raw_exchange(const std::filesystem::path& sock, const std::vector<std::uint8_t>& bytes);
 
 }  // namespace tz::test
