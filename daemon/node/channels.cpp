@@ -23,7 +23,47 @@ void Node::poll() {
   for (auto& [key, b] : m_bundles) {
     if (std::exchange(b.awaiting_retry, false)) m_swarm->retry(key);
   }
+  reconcile_bundles();
   m_swarm->redial_peers();
+}
+
+// The stages move on libtorrent's events; this catches a bundle whose event
+// never came (rarely, in the multi-node suite, a bundle stayed at its
+// manifest, or at "every wanted piece" with only the manifest wanted, with no
+// further event). A bundle found ready for its next stage at two polls in a
+// row is moved on as if the event had come: the second look leaves time for
+// an event still waiting on a cache flush.
+void Node::reconcile_bundles() {
+  std::vector<swarm::TorrentKey> overdue;
+  for (auto& [key, b] : m_bundles) {
+    const auto p = m_swarm->progress(key);
+    bool ready = false;
+    if (p && p->has_metadata) {
+      if (b.stage == Stage::manifest) ready = p->finished || m_swarm->file_complete(key, b.manifest_index);
+      if (b.stage == Stage::content) ready = p->finished;
+    }
+    b.overdue_polls = ready ? b.overdue_polls + 1 : 0;
+    if (b.overdue_polls >= 2) overdue.push_back(key);
+  }
+  for (const auto& key : overdue) {
+    const auto it = m_bundles.find(key);
+    if (it == m_bundles.end()) continue;
+    BundleFetch& b = it->second;
+    b.overdue_polls = 0;
+    const auto p = m_swarm->progress(key);
+    if (b.stage == Stage::manifest) {
+      warn("bundle " + to_hex(b.id) + ": its manifest arrived without notice; checking it now");
+      check_manifest(key, b);
+    } else if (p && p->seeding) {
+      warn("bundle " + to_hex(b.id) + ": it arrived without notice; verifying it now");
+      verify_downloaded(key, b);
+    } else {
+      // libtorrent holds every piece it was asked for, but not the content:
+      // the choice of every file was lost. Ask again.
+      warn("bundle " + to_hex(b.id) + ": its content was never requested; asking again");
+      m_swarm->set_wanted_files(key, std::vector<bool>(b.meta.files.size(), true));
+    }
+  }
 }
 
 void Node::republish() {

@@ -96,6 +96,7 @@ class Node final : public swarm::Events {
     std::size_t manifest_index = 0;
     int storage_errors = 0;       // libtorrent stopped it on a disk error this many times
     bool awaiting_retry = false;  // stopped on one; retried at the next poll
+    int overdue_polls = 0;        // polls in a row that found it ready for its next stage (reconcile)
   };
   struct HeadFetch {
     PublicKey publisher;
@@ -139,6 +140,7 @@ class Node final : public swarm::Events {
   void fail_bundle(const swarm::TorrentKey& key, const boost::system::error_code& ec, const std::string& detail,
                    bool rejected_input = true);
   void restore_bundle(const catalog::BundleRow& row);
+  void reconcile_bundles();
 
   void count(const boost::system::error_code& ec);
   void count(std::string_view reason);
