@@ -1,5 +1,6 @@
 // Hostile channel data against real tamizdatd on loopback: a follower V of a
-// publisher P meets forged, oversized, old and equivocating heads and a DHT
+// publisher P meets forged, oversized, old and equivocating heads, a bundle
+// whose manifest another key signed, and a DHT
 // item with a bad signature, served by a hostile node (tools/hostile_node.cpp)
 // that answers DHT lookups for P's channel with whatever item a test gives
 // it and seeds the torrents it forges. Each test checks the exact reason V
@@ -157,6 +158,33 @@ TEST_F(MultinodeHostile, BundleLargerThanHeadSaysIsRefused) {
   EXPECT_EQ(status("V")["rejected"], json({{"oversized", 1}})) << status("V").dump();
   EXPECT_EQ(held_seq("V", p), 1u);
   // libtorrent deletes a removed torrent's files in the background.
+  EXPECT_TRUE(eventually([&] { return files_below(dir("V") / "bundles" / b) == 0; }, 10s))
+      << fs::path(dir("V") / "bundles" / b);
+  expect_no_rejections({"N"});
+  stop_all();
+}
+
+// A head genuinely signed by P lists a bundle whose manifest Q signed; H
+// seeds both. V accepts the head, fetches only the manifest, finds it is not
+// P's and refuses the bundle (wrong_publisher) before fetching its content.
+TEST_F(MultinodeHostile, ManifestSignedByAnotherKeyIsRefused) {
+  start_with_hostile({"V", "N"});
+  const fs::path p_key = m_tmp / "p.key", q_key = m_tmp / "q.key";
+  const std::string p = make_key(p_key);
+  ASSERT_FALSE(p.empty());
+  ASSERT_FALSE(make_key(q_key).empty());
+  const fs::path a = article("planted", "A report the publisher never signed.", 2 << 20, 38);
+  const std::string b = sign_bundle(a, q_key);
+  ASSERT_FALSE(b.empty());
+  ASSERT_TRUE(hostile("head " + p_key.string() + " 1 " + a.string()).value("ok", false)) << m_hostile->log();
+  ASSERT_TRUE(hostile("answer " + p_key.string() + " 1").value("ok", false)) << m_hostile->log();
+
+  ASSERT_EQ(cli(dir("V"), {"follow", p}).code, 0);
+  ASSERT_TRUE(eventually([&] { return entry("V", b).value("state", "") == "failed"; }, kLong)) << ls("V").dump();
+  EXPECT_EQ(entry("V", b).value("error", ""), "wrong_publisher") << entry("V", b).dump();
+  EXPECT_LT(entry("V", b).value("downloaded", std::uint64_t{0}), std::uint64_t{1} << 20) << entry("V", b).dump();
+  EXPECT_EQ(status("V")["rejected"], json({{"wrong_publisher", 1}})) << status("V").dump();
+  EXPECT_EQ(held_seq("V", p), 1u);
   EXPECT_TRUE(eventually([&] { return files_below(dir("V") / "bundles" / b) == 0; }, 10s))
       << fs::path(dir("V") / "bundles" / b);
   expect_no_rejections({"N"});
