@@ -1,10 +1,10 @@
 // Hostile channel data against real tamizdatd on loopback: a follower V of a
 // publisher P meets forged, oversized, old and equivocating heads, a bundle
-// whose manifest another key signed, and a DHT
-// item with a bad signature, served by a hostile node (tools/hostile_node.cpp)
-// that answers DHT lookups for P's channel with whatever item a test gives
-// it and seeds the torrents it forges. Each test checks the exact reason V
-// counts, what V holds afterwards, and that nothing V had regresses.
+// whose manifest another key signed, and a DHT item with a bad signature,
+// served by a hostile node (tools/hostile_node.cpp) that answers DHT lookups
+// for P's channel with whatever item a test gives it and seeds the torrents
+// it forges. Each test checks the exact reason V counts, what V holds
+// afterwards, and that nothing V had regresses.
 #include "multinode_fixture.h"
 
 #include <gtest/gtest.h>
