@@ -83,6 +83,34 @@ TEST_F(DaemonTest, StateSurvivesARestartAndSigint) {
   EXPECT_NE(cli(dir(), {"status", "--json"}).out.find("\"followed\":1"), std::string::npos);
 }
 
+// A published bundle's resume data is written at once, not at the next
+// periodic save: a daemon killed right after publishing seeds it again at
+// restart without hashing it. Stopping rewrites no resume file that did
+// not change (with many bundles that took seconds).
+TEST_F(DaemonTest, PublishSavesResumeDataAtOnceAndStoppingKeepsIt) {
+  Daemon d(dir());
+  ASSERT_TRUE(d.ready()) << d.log();
+  const fs::path key = m_tmp / "p.key";
+  ASSERT_EQ(cli(dir(), {"key", "generate", "--out", key.string(), "--insecure-no-passphrase"}).code, 0);
+  test::write_file(m_tmp / "article" / "index.html", "<h1>Saved</h1>");
+  Outcome p = cli(dir(), {"publish", (m_tmp / "article").string(), "--key", key.string(), "--json"});
+  ASSERT_EQ(p.code, 0) << p.out << d.log();
+  const auto at = p.out.find("urn:btih:");
+  ASSERT_NE(at, std::string::npos) << p.out;
+  const fs::path resume = dir() / "resume" / (p.out.substr(at + 9, 40) + ".resume");
+  // Well before the 30 s periodic save.
+  bool saved = false;
+  for (int i = 0; i < 50 && !saved; ++i) {
+    saved = fs::exists(resume);
+    if (!saved) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(saved) << resume << "\n" << d.log();
+  const auto written = fs::last_write_time(resume);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(d.stop(SIGTERM), 0) << d.log();
+  EXPECT_EQ(fs::last_write_time(resume), written) << "an unchanged resume file was rewritten";
+}
+
 TEST_F(DaemonTest, ControlSocketIsPrivate) {
   Daemon d(dir());
   ASSERT_TRUE(d.ready());

@@ -42,7 +42,7 @@ class Daemon {
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
 
-  // Waits (bounded, 5 s) until the control socket exists.
+  // Waits (bounded, 10 s) until the control socket accepts connections.
   bool ready() const;
   // Sends `sig` and waits up to 5 s; returns the exit code, or -1 if still running.
   int stop(int sig = SIGTERM);

@@ -389,7 +389,8 @@ void Node::verify_downloaded(const swarm::TorrentKey& key, BundleFetch& b) {
   std::weak_ptr<bool> alive = m_alive;
   boost::asio::post(m_workers, [this, alive, folder, pub, id, key] {
     Diag diag;
-    auto v = bundle::verify_bundle(folder, {pub, 1}, &diag);
+    // Every core: this is the last step before the bundle is served.
+    auto v = bundle::verify_bundle(folder, {pub, 0}, &diag);
     boost::asio::post(m_io, [this, alive, v = std::move(v), diag, id, key] {
       if (alive.expired()) return;
       const auto it = m_bundles.find(key);

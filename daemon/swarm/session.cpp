@@ -77,6 +77,7 @@ struct Session::Impl : std::enable_shared_from_this<Session::Impl> {
     bool release_upload_mode = false;
     std::vector<lt::download_priority_t> priorities;  // the latest set_wanted_files choice
     int stalled_polls = 0;  // redial_peers calls in a row that found it stalled
+    bool resume_wanted = false;  // save_resume was asked before libtorrent finished adding it
     std::string last_file_error;  // operation and file of the latest file_error_alert
   };
 
@@ -213,6 +214,7 @@ struct Session::Impl : std::enable_shared_from_this<Session::Impl> {
         return;
       }
       e->handle = ad->handle;
+      if (std::exchange(e->resume_wanted, false)) ad->handle.save_resume_data(lt::torrent_handle::save_info_dict);
       if (!(ad->handle.flags() & lt::torrent_flags::seed_mode)) dial(ad->handle);
       if (e->from_link && ad->handle.torrent_file()) events.on_metadata(k, describe(*e));
     } else if (const auto* md = lt::alert_cast<lt::metadata_received_alert>(a)) {
@@ -352,6 +354,7 @@ Result<TorrentKey> Session::add_seed(const AddSeed& a) {
   p.ti = std::move(ti);
   p.save_path = a.save_path.string();
   if (a.verified) p.flags |= lt::torrent_flags::seed_mode;
+  p.flags |= lt::torrent_flags::need_save_resume;  // nothing on disk yet (see save_resume_all)
   p.flags &= ~lt::torrent_flags::auto_managed;
   p.flags &= ~lt::torrent_flags::paused;
   m_impl->torrents[k] = Impl::Entry{};
@@ -387,6 +390,7 @@ void Session::add_by_link(const AddByLink& a) {
   p.flags &= ~lt::torrent_flags::auto_managed;
   p.flags &= ~lt::torrent_flags::paused;
   p.flags |= lt::torrent_flags::upload_mode;
+  p.flags |= lt::torrent_flags::need_save_resume;
   Impl::Entry e;
   e.from_link = true;
   m_impl->torrents[a.info_hash_v1] = std::move(e);
@@ -457,7 +461,13 @@ bool Session::file_complete(const TorrentKey& key, std::size_t index) const {
 
 void Session::save_resume(const TorrentKey& key) {
   Impl::Entry* e = m_impl->find(key);
-  if (e == nullptr || !e->handle.is_valid()) return;
+  if (e == nullptr) return;
+  // A torrent just added (a bundle just published) has no handle until
+  // libtorrent's add_torrent_alert: save it then.
+  if (!e->handle.is_valid()) {
+    e->resume_wanted = true;
+    return;
+  }
   e->handle.save_resume_data(lt::torrent_handle::save_info_dict);
 }
 
@@ -465,7 +475,10 @@ std::size_t Session::save_resume_all() {
   std::size_t n = 0;
   for (auto& [k, e] : m_impl->torrents) {
     if (!e.handle.is_valid() || !e.handle.torrent_file()) continue;
-    e.handle.save_resume_data(lt::torrent_handle::save_info_dict);
+    // Only what changed since its last save: rewriting (and fsyncing) the
+    // resume file of every seeded bundle made stopping a node with 1000
+    // bundles take 8.5 s. An unchanged torrent answers with an empty save.
+    e.handle.save_resume_data(lt::torrent_handle::save_info_dict | lt::torrent_handle::only_if_modified);
     ++n;
   }
   return n;

@@ -140,8 +140,10 @@ class Session {
   // True when every piece of file `index` (into TorrentMeta::files) passed.
   [[nodiscard]] bool file_complete(const TorrentKey& key, std::size_t index) const;
 
-  // Asks for resume data of one torrent (on_resume_data follows), or of all
-  // torrents with metadata (returns how many answers to expect).
+  // Asks for resume data of one torrent (on_resume_data follows, also for a
+  // torrent still being added), or of all torrents with metadata that
+  // changed since their last save (returns how many answers to expect; an
+  // unchanged one answers with empty data).
   void save_resume(const TorrentKey& key);
   std::size_t save_resume_all();
 
