@@ -443,7 +443,7 @@ void Node::on_torrent_error(const swarm::TorrentKey& key, const std::string& mes
   // removed under it). Such errors often pass, so it is retried a few times
   // before the bundle is given up.
   BundleFetch& b = it->second;
-  if (++b.storage_errors > kMaxStorageErrors) {
+  if (++b.storage_errors >= kMaxStorageErrors) {
     return fail_bundle(key, errc::storage_failed, "the disk failed it " + std::to_string(b.storage_errors) +
                                                       " times; last: " + message, false);
   }
