@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fails when a module includes a header it may not (docs/architecture.md):
 # libtorrent only in daemon/swarm, SQLite only in daemon/catalog, libarchive
-# only in daemon/bundle, and core includes nothing of ours but core.
+# only in daemon/bundle, core includes nothing of ours but core, and swarm and
+# gateway nothing but core and themselves.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -21,4 +22,6 @@ hits=$(grep -rhoE '#include "[a-z_]+/' daemon/core | sort -u | grep -vE '"(core|
 if [[ -n "$hits" ]]; then echo "check_includes: core includes other modules: $hits" >&2; bad=1; fi
 hits=$(grep -rhoE '#include "[a-z_]+/' daemon/swarm | sort -u | grep -vE '"(core|swarm)/' || true)
 if [[ -n "$hits" ]]; then echo "check_includes: swarm includes more than core: $hits" >&2; bad=1; fi
+hits=$(grep -rhoE '#include "[a-z_]+/' daemon/gateway | sort -u | grep -vE '"(core|gateway)/' || true)
+if [[ -n "$hits" ]]; then echo "check_includes: gateway includes more than core: $hits" >&2; bad=1; fi
 exit $bad

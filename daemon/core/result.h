@@ -69,6 +69,10 @@ enum class errc {
   bundle_mismatch,        // a fetched bundle whose torrent differs from its manifest or head entry
   no_such_bundle,         // no bundle with that ID on this node
   storage_failed,         // the disk failed a download again and again (full, read-only, removed)
+  // The reader gateway (issue 5).
+  bad_host,               // Host header names no origin of this gateway (DNS rebinding, wrong port...)
+  bad_target,             // request target not of the gateway's grammar (absolute-form, bad bundle ID, bad escape)
+  no_such_page,           // a well-formed target naming none of the gateway's own pages
 };
 
 const boost::system::error_category& tamizdat_category() noexcept;
