@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <sstream>
 
 namespace tz {
@@ -99,6 +100,34 @@ class MultinodeHostile : public Multinode {
     std::size_t n = 0;
     for (const auto& e : fs::recursive_directory_iterator(p, ec)) n += e.is_regular_file() ? 1 : 0;
     return n;
+  }
+
+  // P's genuine channel with two heads, as V holds it.
+  struct TwoHeads {
+    fs::path key;           // P's key file
+    std::string publisher;  // P's publisher ID
+    std::string b1, b2;     // the bundles of seq 1 and seq 2
+  };
+  // Starts H, P and V; V follows a new key of P's; P publishes seq 1 and
+  // seq 2 (articles from `seed` on), and V verifies both. `between` runs
+  // after seq 1 is published. Use with ASSERT_NO_FATAL_FAILURE.
+  void two_genuine_heads(TwoHeads& out, std::uint32_t seed, const std::function<void()>& between = {}) {
+    start_with_hostile({"P", "V"});
+    out.key = m_tmp / "p.key";
+    out.publisher = make_key(out.key);
+    ASSERT_FALSE(out.publisher.empty());
+    ASSERT_EQ(cli(dir("V"), {"follow", out.publisher}).code, 0);
+    settle();
+    const json p1 = publish("P", article("first", "The first report.", 1 << 20, seed), out.key);
+    ASSERT_EQ(p1.value("seq", 0), 1) << p1.dump();
+    if (between) between();
+    const json p2 = publish("P", article("second", "The second report.", 1 << 20, seed + 1), out.key);
+    ASSERT_EQ(p2.value("seq", 0), 2) << p2.dump();
+    out.b1 = p1.value("bundle_id", "");
+    out.b2 = p2.value("bundle_id", "");
+    ASSERT_TRUE(all_verified({"V"}, out.b1)) << ls("V").dump();
+    ASSERT_TRUE(all_verified({"V"}, out.b2)) << ls("V").dump();
+    ASSERT_EQ(held_seq("V", out.publisher), 2u);
   }
 
   int m_hostile_port = 0;
@@ -197,26 +226,18 @@ TEST_F(MultinodeHostile, ManifestSignedByAnotherKeyIsRefused) {
 // head older than the one it holds (Node::on_pointer re-puts its own item
 // instead), so nothing is counted and V keeps seq 2 and its bundles.
 TEST_F(MultinodeHostile, LowerSeqHeadIsIgnored) {
-  start_with_hostile({"P", "V"});
-  const fs::path key = m_tmp / "p.key";
-  const std::string p = make_key(key);
-  ASSERT_FALSE(p.empty());
-  ASSERT_EQ(cli(dir("V"), {"follow", p}).code, 0);
-  settle();
-  const json p1 = publish("P", article("first", "The first report.", 1 << 20, 33), key);
-  ASSERT_EQ(p1.value("seq", 0), 1) << p1.dump();
+  TwoHeads t;
   // P replaces (and deletes) its seq-1 head torrent when it publishes seq 2.
   const fs::path head1 = m_tmp / "head-1";
-  for (const auto& e : fs::recursive_directory_iterator(dir("P") / "heads")) {
-    if (e.path().filename() == "channel-head") fs::copy_file(e.path(), head1);
-  }
+  ASSERT_NO_FATAL_FAILURE(two_genuine_heads(t, 33, [&] {
+    for (const auto& e : fs::recursive_directory_iterator(dir("P") / "heads")) {
+      if (e.path().filename() == "channel-head") fs::copy_file(e.path(), head1);
+    }
+  }));
   ASSERT_TRUE(fs::exists(head1));
-  const json p2 = publish("P", article("second", "The second report.", 1 << 20, 34), key);
-  ASSERT_EQ(p2.value("seq", 0), 2) << p2.dump();
-  const std::string b1 = p1.value("bundle_id", ""), b2 = p2.value("bundle_id", "");
-  ASSERT_TRUE(all_verified({"V"}, b1)) << ls("V").dump();
-  ASSERT_TRUE(all_verified({"V"}, b2)) << ls("V").dump();
-  ASSERT_EQ(held_seq("V", p), 2u);
+  const fs::path& key = t.key;
+  const std::string& p = t.publisher;
+  const std::string &b1 = t.b1, &b2 = t.b2;
 
   node("P").kill();
   const std::size_t from = node("V").log().size();
@@ -247,20 +268,11 @@ TEST_F(MultinodeHostile, LowerSeqHeadIsIgnored) {
 // fetches B, finds two different heads with one seq, keeps A, records both
 // and reports the equivocation.
 TEST_F(MultinodeHostile, EquivocationIsKeptAndReported) {
-  start_with_hostile({"P", "V"});
-  const fs::path key = m_tmp / "p.key";
-  const std::string p = make_key(key);
-  ASSERT_FALSE(p.empty());
-  ASSERT_EQ(cli(dir("V"), {"follow", p}).code, 0);
-  settle();
-  const json p1 = publish("P", article("first", "The first report.", 1 << 20, 35), key);
-  ASSERT_EQ(p1.value("seq", 0), 1) << p1.dump();
-  const json p2 = publish("P", article("second", "The second report.", 1 << 20, 36), key);
-  ASSERT_EQ(p2.value("seq", 0), 2) << p2.dump();
-  const std::string b1 = p1.value("bundle_id", ""), b2 = p2.value("bundle_id", "");
-  ASSERT_TRUE(all_verified({"V"}, b1)) << ls("V").dump();
-  ASSERT_TRUE(all_verified({"V"}, b2)) << ls("V").dump();
-  ASSERT_EQ(held_seq("V", p), 2u);
+  TwoHeads t;
+  ASSERT_NO_FATAL_FAILURE(two_genuine_heads(t, 35));
+  const fs::path& key = t.key;
+  const std::string& p = t.publisher;
+  const std::string &b1 = t.b1, &b2 = t.b2;
 
   // While P is up, V's lookups may get A first, and libtorrent then drops
   // B (same seq) for that lookup; with P gone only H answers.
