@@ -1,6 +1,7 @@
 #include "swarm/session.h"
 
 #include "swarm/dht.h"
+#include "swarm/settings.h"
 
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/read_resume_data.hpp>
@@ -32,20 +33,12 @@ lt::sha1_hash to_lt(const Sha1& h) { return lt::sha1_hash(reinterpret_cast<const
 lt::sha256_hash to_lt(const Sha256& h) { return lt::sha256_hash(reinterpret_cast<const char*>(h.data())); }
 
 std::optional<lt::tcp::endpoint> parse_endpoint(const std::string& s) {
-  const auto colon = s.rfind(':');
-  if (colon == std::string::npos) return std::nullopt;
-  std::string host = s.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const auto hp = split_host_port(s);
+  if (!hp) return std::nullopt;
   boost::system::error_code ec;
-  const auto addr = boost::asio::ip::make_address(host, ec);
+  const auto addr = boost::asio::ip::make_address(hp->first, ec);
   if (ec) return std::nullopt;
-  try {
-    const int port = std::stoi(s.substr(colon + 1));
-    if (port <= 0 || port > 65535) return std::nullopt;
-    return lt::tcp::endpoint(addr, static_cast<std::uint16_t>(port));
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
+  return lt::tcp::endpoint(addr, hp->second);
 }
 
 lt::settings_pack debug_settings(lt::settings_pack p) {

@@ -122,19 +122,23 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
   return p;
 }
 
+std::optional<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view s) {
+  const auto colon = s.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string_view host = s.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const std::string_view digits = s.substr(colon + 1);
+  int port = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (ec != std::errc() || end != digits.data() + digits.size() || port <= 0 || port > 65535) return std::nullopt;
+  return std::make_pair(std::string(host), static_cast<std::uint16_t>(port));
+}
+
 std::vector<std::pair<std::string, int>> private_dht_nodes(const SwarmOptions& o) {
   std::vector<std::pair<std::string, int>> nodes;
   if (!o.private_dht) return nodes;
   for (const auto& b : o.bootstrap) {
-    const auto colon = b.rfind(':');
-    if (colon == std::string::npos) continue;
-    std::string host = b.substr(0, colon);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    int port = 0;
-    const std::string digits = b.substr(colon + 1);
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-    if (ec != std::errc() || end != digits.data() + digits.size() || port <= 0 || port > 65535) continue;
-    nodes.emplace_back(std::move(host), port);
+    if (auto hp = split_host_port(b)) nodes.emplace_back(std::move(hp->first), hp->second);
   }
   return nodes;
 }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -42,6 +43,11 @@ struct SwarmOptions {
 
 // Builds the settings pack for `o`.
 [[nodiscard]] lt::settings_pack make_settings(const SwarmOptions& o);
+
+// "host:port" or "[ipv6]:port" as (host without brackets, port 1..65535);
+// nullopt for anything else. The config layer has checked such strings
+// already; this only takes them apart.
+[[nodiscard]] std::optional<std::pair<std::string, std::uint16_t>> split_host_port(std::string_view s);
 
 // On a private DHT, the bootstrap nodes as (host, port) for
 // lt::session::add_dht_node; empty otherwise. They are not given to
