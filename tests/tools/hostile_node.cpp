@@ -346,6 +346,8 @@ int main(int argc, char** argv) {
     return std::make_unique<HostileStorage>(lt::dht::dht_default_storage_constructor(s), forgery);
   };
   lt::session session(std::move(params));
+  // As Session does: private DHT bootstrap nodes are ordinary DHT nodes.
+  for (const auto& n : tz::swarm::private_dht_nodes(o)) session.add_dht_node(n);
   HostileNode node(session, dir, forgery);
 
   // The DHT shares the uTP socket: both listening means ready.
