@@ -4,6 +4,8 @@
 #include "catalog/catalog.h"
 #include "config/config.h"
 #include "control/server.h"
+#include "gateway/pages.h"
+#include "gateway/server.h"
 #include "node/node.h"
 #include "swarm/session.h"
 
@@ -12,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 
 #include <sys/stat.h>
 
@@ -33,11 +36,12 @@ const char* const kUsage =
     "                 [--peer HOST:PORT]... [--no-public-dht] [--log-level error|warn|info|debug]\n"
     "                 [--lan] [--force-encryption] [--socks5 HOST:PORT] [--poll-interval SECONDS]\n"
     "                 [--max-upload-rate KIB] [--max-download-rate KIB]\n"
-    "                 [--gateway IP:PORT | --no-gateway]\n"
+    "                 [--gateway IP:PORT | --no-gateway] [--gateway-allow-remote]\n"
     "Settings: flags win over the config file (TOML, same names with '_'); see docs/operator-guide.md.\n";
 
 bool is_switch(std::string_view flag) {
-  return flag == "--no-public-dht" || flag == "--no-gateway" || flag == "--lan" || flag == "--force-encryption";
+  return flag == "--no-public-dht" || flag == "--no-gateway" || flag == "--gateway-allow-remote" || flag == "--lan" ||
+         flag == "--force-encryption";
 }
 
 struct Flag {
@@ -170,10 +174,33 @@ int run(int argc, char** argv) {
     return kExitFailed;
   }
 
+  std::unique_ptr<tz::gateway::Server> gateway;
+  if (s.gateway) {
+    tz::gateway::ServerOptions go;
+    go.listen = {boost::asio::ip::make_address(s.gateway->host), s.gateway->port};
+    gateway = std::make_unique<tz::gateway::Server>(io, node, go, [](int level, const std::string& line) {
+      log(static_cast<tz::config::LogLevel>(std::clamp(level, 0, 3)), line);
+    });
+    if (auto r = gateway->start(); !r) {
+      log(tz::config::LogLevel::error, "cannot start the reader gateway on " + cfg::to_string(*s.gateway) + ": " +
+                                           r.error().message() + " (choose another with --gateway IP:PORT, or --no-gateway)");
+      return kExitFailed;
+    }
+    if (!cfg::is_loopback(s.gateway->host)) {
+      log(tz::config::LogLevel::warn,
+          "the reader gateway listens on " + cfg::to_string(*s.gateway) +
+              ", which is not a loopback address: whoever can reach it can read what this node holds");
+    }
+    const std::string url = "http://" + tz::gateway::home_host(gateway->port()) + "/";
+    node.set_gateway_url(url);
+    log(tz::config::LogLevel::info, "reader gateway on " + cfg::to_string(*s.gateway) + ": open " + url);
+  }
+
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     log(tz::config::LogLevel::info, std::string("stopping on ") + (sig == SIGINT ? "SIGINT" : "SIGTERM"));
+    if (gateway) gateway->stop();
     control.stop();
     // Resume data first (bounded), so a restart neither re-hashes nor
     // re-downloads; libtorrent's own shutdown follows when `swarm` goes.

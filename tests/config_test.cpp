@@ -699,5 +699,29 @@ TEST(Validate, RefusesAGatewayOnTheListenPort) {
   EXPECT_FALSE(validate(s));
 }
 
+TEST(Validate, AGatewayOffLoopbackNeedsItsOwnSwitch) {
+  for (const char* host : {"0.0.0.0", "192.0.2.7", "::", "2001:db8::1"}) {
+    Settings s = base();
+    s.gateway = Endpoint{host, 8733};
+    const auto e = validate(s);
+    ASSERT_TRUE(e) << host;
+    EXPECT_EQ(e->key, "gateway");
+    EXPECT_NE(e->message.find("gateway_allow_remote"), std::string::npos) << e->message;
+    s.gateway_allow_remote = true;
+    EXPECT_FALSE(validate(s)) << host;
+  }
+  for (const char* host : {"127.0.0.1", "127.8.9.10", "::1"}) {
+    Settings s = base();
+    s.gateway = Endpoint{host, 8733};
+    EXPECT_FALSE(validate(s)) << host;
+  }
+  Settings s = base();
+  s = std::get<Settings>(apply_flag(s, "--gateway-allow-remote", "", kEnv));
+  EXPECT_TRUE(s.gateway_allow_remote);
+  s = std::get<Settings>(apply_toml(base(), "gateway_allow_remote = true\n", kEnv));
+  EXPECT_TRUE(s.gateway_allow_remote);
+  EXPECT_TRUE(std::holds_alternative<ConfigError>(apply_toml(base(), "gateway_allow_remote = 1\n", kEnv)));
+}
+
 }  // namespace
 }  // namespace tz::config

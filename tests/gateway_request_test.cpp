@@ -296,6 +296,27 @@ TEST(GatewayHomeTarget, KnowsItsPages) {
   EXPECT_EQ(parse_home_target("/?q=1").value(), HomePage::index);
   EXPECT_EQ(parse_home_target("/status").value(), HomePage::status);
   EXPECT_EQ(parse_home_target("/status#x").value(), HomePage::status);
+  EXPECT_EQ(parse_home_target("/open?q=x&t=y").value(), HomePage::open);
+}
+
+TEST(GatewayQueryParam, DecodesFormEncoding) {
+  EXPECT_EQ(query_param("/open?q=a+b%2Bc&t=1", "q"), "a b+c");
+  EXPECT_EQ(query_param("/open?t=1&q=magnet%3A%3Fxt%3Durn%3Abtih%3Aab", "q"), "magnet:?xt=urn:btih:ab");
+  EXPECT_EQ(query_param("/open?q=&t=1", "q"), "");
+  EXPECT_EQ(query_param("/open?q&t=1", "q"), "");
+  EXPECT_EQ(query_param("/open?q=x#frag", "q"), "x");
+  EXPECT_EQ(query_param("/open?qq=x&q=y", "q"), "y");
+}
+
+TEST(GatewayQueryParam, RefusesAbsentRepeatedAndMalformedValues) {
+  EXPECT_EQ(query_param("/open", "q"), std::nullopt);
+  EXPECT_EQ(query_param("/open?t=1", "q"), std::nullopt);
+  EXPECT_EQ(query_param("/open?q=1&q=2", "q"), std::nullopt);
+  EXPECT_EQ(query_param("/open?q=%zz", "q"), std::nullopt);
+  EXPECT_EQ(query_param("/open?q=%4", "q"), std::nullopt);
+  EXPECT_EQ(query_param("/open?q=a%00b", "q"), std::nullopt);
+  EXPECT_EQ(query_param("/open?q=a%0Ab", "q"), std::nullopt);
+  EXPECT_EQ(query_param("/open?q=%7F", "q"), std::nullopt);
 }
 
 TEST(GatewayHomeTarget, EverythingElseIsNotFoundOrMalformed) {

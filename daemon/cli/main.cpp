@@ -213,14 +213,16 @@ int cmd_status(const Args& a) {
   if (a.json) {
     std::cout << json{{"ok", true},           {"dht_nodes", st.dht_nodes()}, {"listen_port", st.listen_port()},
                       {"peers", st.peers()},   {"followed", st.followed()},   {"bundles", st.bundles()},
-                      {"rejected", rejected}}
+                      {"rejected", rejected},  {"gateway", st.gateway()}}
                      .dump()
               << std::endl;
   } else {
     std::cout << "Listening on port " << st.listen_port() << "; " << st.dht_nodes() << " DHT nodes, " << st.peers()
               << " peers\n"
               << st.followed() << " followed publishers, " << st.bundles() << " bundles, " << total_rejected
-              << " inputs rejected" << std::endl;
+              << " inputs rejected\n"
+              << (st.gateway().empty() ? std::string("Reader gateway off") : "Read in a browser: " + st.gateway())
+              << std::endl;
   }
   return 0;
 }

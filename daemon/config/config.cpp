@@ -3,6 +3,8 @@
 #include "core/files.h"
 #include "core/result.h"
 
+#include <boost/asio/ip/address.hpp>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -326,7 +328,7 @@ struct TomlKey {
   TomlSetter set;
 };
 
-constexpr std::array<TomlKey, 13> kTomlKeys{{
+constexpr std::array<TomlKey, 14> kTomlKeys{{
     {"data_dir",
      [](Settings& s, const toml::node& n, const Environment& env) -> Check {
        Check problem;
@@ -413,6 +415,10 @@ constexpr std::array<TomlKey, 13> kTomlKeys{{
        s.gateway = std::move(e);
        return std::nullopt;
      }},
+    {"gateway_allow_remote",
+     [](Settings& s, const toml::node& n, const Environment&) -> Check {
+       return set_bool(s.gateway_allow_remote, n);
+     }},
 }};
 
 const TomlKey* find_toml_key(std::string_view name) {
@@ -423,7 +429,7 @@ const TomlKey* find_toml_key(std::string_view name) {
 }
 
 // Which TOML key each flag sets, for "did you mean" hints both ways.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 14> kFlagKeys{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 15> kFlagKeys{{
     {"--data-dir", "data_dir"},
     {"--listen", "listen"},
     {"--bootstrap", "bootstrap"},
@@ -438,6 +444,7 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 14> kFlagKey
     {"--max-download-rate", "max_download_rate"},
     {"--gateway", "gateway"},
     {"--no-gateway", "gateway"},
+    {"--gateway-allow-remote", "gateway_allow_remote"},
 }};
 
 std::string replaced(std::string_view s, char from, char to) {
@@ -542,7 +549,7 @@ std::optional<std::string> set_flag_rate(std::uint32_t& field, std::string_view 
   return std::nullopt;
 }
 
-constexpr std::array<Flag, 14> kFlags{{
+constexpr std::array<Flag, 15> kFlags{{
     {"--data-dir", false,
      [](Settings& s, std::string_view v, const Environment& env) -> std::optional<std::string> {
        std::string why;
@@ -615,6 +622,11 @@ constexpr std::array<Flag, 14> kFlags{{
     {"--no-gateway", true,
      [](Settings& s, std::string_view, const Environment&) -> std::optional<std::string> {
        s.gateway.reset();
+       return std::nullopt;
+     }},
+    {"--gateway-allow-remote", true,
+     [](Settings& s, std::string_view, const Environment&) -> std::optional<std::string> {
+       s.gateway_allow_remote = true;
        return std::nullopt;
      }},
 }};
@@ -777,7 +789,19 @@ std::optional<ConfigError> validate(const Settings& s) {
     return make_error("gateway", 0,
                       to_string(*s.gateway) + " takes the port of listen " + to_string(s.listen));
   }
+  if (s.gateway && !s.gateway_allow_remote && !is_loopback(s.gateway->host)) {
+    return make_error("gateway", 0,
+                      to_string(*s.gateway) +
+                          " is not a loopback address: other machines could read through this gateway; "
+                          "use 127.0.0.1, or set gateway_allow_remote (--gateway-allow-remote) if that is meant");
+  }
   return std::nullopt;
+}
+
+bool is_loopback(std::string_view host) {
+  boost::system::error_code ec;
+  const auto a = boost::asio::ip::make_address(std::string(host), ec);
+  return !ec && a.is_loopback();
 }
 
 }  // namespace tz::config

@@ -86,6 +86,9 @@ struct Settings {
   std::uint32_t max_download_rate_kib = 0;
   // HTTP gateway listen address (an IP literal), or nullopt when disabled.
   std::optional<Endpoint> gateway{Endpoint{"127.0.0.1", kDefaultGatewayPort}};
+  // Lets `gateway` be an address that is not loopback (a container's 0.0.0.0
+  // behind a port mapping). Off: validate() refuses such an address.
+  bool gateway_allow_remote = false;
 
   bool operator==(const Settings&) const = default;
 };
@@ -153,7 +156,7 @@ struct Environment {
 //   public_dht, lan, force_encryption boolean,
 //   log_level string, poll_interval integer seconds,
 //   max_upload_rate, max_download_rate integer KiB per second (0: unlimited),
-//   gateway string "IP:PORT" or false.
+//   gateway string "IP:PORT" or false, gateway_allow_remote boolean.
 // Fails with a ConfigError when the text is over kMaxConfigBytes or not valid
 // TOML (key empty, message with the parser's line and reason), or for the
 // first (in file order) unknown key, table where a value belongs, value of the
@@ -177,6 +180,7 @@ struct Environment {
 //   --socks5 HOST:PORT    --log-level LEVEL     --poll-interval SECONDS
 //   --no-public-dht       --lan                 --force-encryption
 //   --max-upload-rate KIB --max-download-rate KIB (KiB per second, 0: unlimited)
+//   --gateway-allow-remote
 // `--config FILE` is not a setting: the caller reads it to call load_file, and
 // here it is an unknown flag. Fails with a ConfigError whose key is `flag` for
 // an unknown flag, a switch given a value, a flag needing a value given none,
@@ -186,7 +190,11 @@ struct Environment {
 
 // Checks what only the merged settings can show: data_dir is set (key
 // "data_dir"), and the gateway does not take the listen port on the same or a
-// wildcard address (key "gateway"). Returns the first problem, or nullopt.
+// wildcard address, and is a loopback address unless gateway_allow_remote
+// (key "gateway"). Returns the first problem, or nullopt.
 [[nodiscard]] std::optional<ConfigError> validate(const Settings& s);
+
+// True for an IP literal in 127.0.0.0/8 or ::1.
+[[nodiscard]] bool is_loopback(std::string_view host);
 
 }  // namespace tz::config

@@ -268,7 +268,40 @@ Result<HomePage> parse_home_target(std::string_view target) {
   BOOST_OUTCOME_TRY(path, origin_form_path(target));
   if (path == "/") return HomePage::index;
   if (path == "/status") return HomePage::status;
+  if (path == "/open") return HomePage::open;
   return errc::no_such_page;
+}
+
+std::optional<std::string> query_param(std::string_view target, std::string_view name) {
+  const std::size_t q = target.find('?');
+  if (q == std::string_view::npos) return std::nullopt;
+  std::string_view query = target.substr(q + 1);
+  query = query.substr(0, query.find('#'));
+  std::optional<std::string> found;
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    const std::size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != name) continue;
+    if (found) return std::nullopt;  // twice: which one the reader meant is unclear
+    const std::string_view raw = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    std::string value;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      char c = raw[i];
+      if (c == '+') {
+        c = ' ';
+      } else if (c == '%') {
+        if (i + 2 >= raw.size() || hex_value(raw[i + 1]) < 0 || hex_value(raw[i + 2]) < 0) return std::nullopt;
+        c = static_cast<char>(hex_value(raw[i + 1]) * 16 + hex_value(raw[i + 2]));
+        i += 2;
+      }
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) return std::nullopt;
+      value.push_back(c);
+    }
+    found = std::move(value);
+  }
+  return found;
 }
 
 RangeDecision parse_range(std::string_view header, std::uint64_t size) noexcept {

@@ -86,14 +86,22 @@ struct ContentTarget {
 enum class HomePage {
   index,   // "/": followed channels and their bundles
   status,  // "/status": peers, DHT nodes, transfers
+  open,    // "/open?q=...&t=...": the home page's field (follow an ID, fetch a link)
 };
 
-// Parses the request target of a request on the home origin: "/" or
-// "/status", with any query or fragment ignored. Fails with errc::oversized
+// Parses the request target of a request on the home origin: "/", "/status"
+// or "/open", with any query or fragment ignored. Fails with errc::oversized
 // (longer than kMaxTargetBytes), errc::bad_target (not origin-form, or a byte
 // outside visible ASCII), or errc::no_such_page (any other path; no decoding
 // is done, so "/%73tatus" is not "/status").
 [[nodiscard]] Result<HomePage> parse_home_target(std::string_view target);
+
+// The value of parameter `name` in the query of `target` (the part after the
+// first '?' and before any '#'), decoded as an HTML form encodes it ('+' is a
+// space, "%XX" a byte). Nullopt when the parameter is absent, appears more
+// than once, or has an invalid escape or a decoded control byte. Values are
+// what the reader typed: the caller still parses them.
+[[nodiscard]] std::optional<std::string> query_param(std::string_view target, std::string_view name);
 
 // An inclusive range of byte offsets, first <= last.
 struct ByteRange {

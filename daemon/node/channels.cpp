@@ -357,6 +357,7 @@ void Node::check_manifest(const swarm::TorrentKey& key, BundleFetch& b) {
     }
   }
   b.stage = Stage::content;
+  b.manifest = std::make_shared<const VerifiedManifest>(std::move(m.value()));
   m_swarm->set_wanted_files(key, std::vector<bool>(b.meta.files.size(), true));
 }
 

@@ -254,6 +254,7 @@ tamizdat::v1::Response Node::status() {
   s->set_followed(static_cast<std::uint32_t>(followed.value().size()));
   s->set_bundles(static_cast<std::uint32_t>(bundles.value().size()));
   for (const auto& [reason, n] : rejected.value()) (*s->mutable_rejected())[reason] = n;
+  s->set_gateway(m_options.gateway_url);
   r.set_ok(true);
   return r;
 }
@@ -377,23 +378,26 @@ tamizdat::v1::Response Node::fetch(const std::string& link) {
   // The bundle ID (the v2 hash) is what the node keys bundles by and what
   // the metadata is checked against: a v1-only link is not enough.
   if (!l.bundle_id) return refuse(errc::bad_link, "link without a bundle ID (urn:btmh)");
-  auto row = m_catalog.bundle(*l.bundle_id);
-  if (!row) return failure(row.error(), "reading the catalogue");
-  if (!row.value() || row.value()->state == catalog::BundleState::failed) {
-    catalog::BundleRow b;
-    b.id = *l.bundle_id;
-    b.info_hash_v1 = l.info_hash_v1;
-    if (l.publisher) b.publisher = *l.publisher;
-    b.title = l.name.substr(0, kMaxTitleBytes);
-    b.size = 0;  // unknown until the metadata arrives (the link says nothing)
-    b.path = bundle_save_path(b.id).string();
-    b.added_at = m_clock();
-    if (auto u = m_catalog.upsert_bundle(b); !u) return failure(u.error(), "recording the bundle");
-    start_bundle(b.id, b.info_hash_v1, l.publisher, kMaxBundleSize);
-  }
+  if (auto f = fetch_bundle(l); !f) return failure(f.error(), "recording the bundle");
   r.mutable_fetch()->set_bundle_id(to_hex(*l.bundle_id));
   r.set_ok(true);
   return r;
+}
+
+Result<void> Node::fetch_bundle(const swarm::BundleLink& l) {
+  BOOST_OUTCOME_TRY(row, m_catalog.bundle(*l.bundle_id));
+  if (row && row->state != catalog::BundleState::failed) return success();
+  catalog::BundleRow b;
+  b.id = *l.bundle_id;
+  b.info_hash_v1 = l.info_hash_v1;
+  if (l.publisher) b.publisher = *l.publisher;
+  b.title = l.name.substr(0, kMaxTitleBytes);
+  b.size = 0;  // unknown until the metadata arrives (the link says nothing)
+  b.path = bundle_save_path(b.id).string();
+  b.added_at = m_clock();
+  BOOST_OUTCOME_TRY(m_catalog.upsert_bundle(b));
+  start_bundle(b.id, b.info_hash_v1, l.publisher, kMaxBundleSize);
+  return success();
 }
 
 // Publishing: everything arrives signed; the node checks it all again, copies

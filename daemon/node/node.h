@@ -22,6 +22,8 @@
 
 #include "catalog/catalog.h"
 #include "control/server.h"
+#include "gateway/library.h"
+#include "swarm/links.h"
 #include "swarm/session.h"
 #include "tamizdat/v1/control.pb.h"
 
@@ -49,12 +51,14 @@ struct NodeOptions {
   std::chrono::seconds republish_interval{600};
   std::chrono::seconds resume_interval{30};
   unsigned worker_threads = 2;
+  // The reader gateway's home page URL, for status; empty when it is off.
+  std::string gateway_url;
 };
 
 // Lines for the daemon's log: level (0 error, 1 warn, 2 info, 3 debug) and text.
 using LogFn = std::function<void(int level, const std::string& line)>;
 
-class Node final : public swarm::Events {
+class Node final : public swarm::Events, public gateway::Library {
  public:
   Node(boost::asio::io_context& io, catalog::Catalog& catalog, NodeOptions options,
        std::function<std::int64_t()> clock, LogFn log);
@@ -65,6 +69,8 @@ class Node final : public swarm::Events {
   // Gives the node its swarm (which takes the node as its Events), then
   // brings back what the catalogue holds: seeds, downloads, DHT pointers.
   void start(swarm::Session& swarm);
+  // Tells status where the reader gateway listens (after it started).
+  void set_gateway_url(std::string url) { m_options.gateway_url = std::move(url); }
   // Saves resume data of every torrent, then calls `done` (within `limit`).
   void shutdown(std::chrono::milliseconds limit, std::function<void()> done);
 
@@ -84,6 +90,15 @@ class Node final : public swarm::Events {
   void on_dht_ready() override;
   void on_stalled(const swarm::TorrentKey& key) override;
 
+  // gateway::Library (node/gateway_source.cpp)
+  Result<std::vector<gateway::ChannelSummary>> channels() override;
+  gateway::NodeSummary node_status() override;
+  std::shared_ptr<const gateway::ServedBundle> bundle(const PublicKey& publisher, const Sha256& id) override;
+  std::uint64_t readable(const gateway::ServedBundle& b, std::size_t file, std::uint64_t offset,
+                         std::uint64_t max) override;
+  void want(const gateway::ServedBundle& b, std::size_t file, std::uint64_t offset, std::uint64_t length) override;
+  Result<gateway::Opened> open(std::string_view text) override;
+
  private:
   enum class Stage { metadata, manifest, content, verifying, seeding };
   struct BundleFetch {
@@ -97,6 +112,7 @@ class Node final : public swarm::Events {
     int storage_errors = 0;       // libtorrent stopped it on a disk error this many times
     bool awaiting_retry = false;  // stopped on one; retried at the next poll
     int overdue_polls = 0;        // polls in a row that found it ready for its next stage (reconcile)
+    std::shared_ptr<const VerifiedManifest> manifest;  // once verified (stage content on)
   };
   struct HeadFetch {
     PublicKey publisher;
@@ -112,6 +128,9 @@ class Node final : public swarm::Events {
   tamizdat::v1::Response get_head(const std::string& id);
   tamizdat::v1::Response share(const std::string& id);
   tamizdat::v1::Response fetch(const std::string& link);
+  // Records a bundle link in the catalogue and starts fetching it, unless it
+  // is held already (a failed one is tried again). The link has a bundle ID.
+  Result<void> fetch_bundle(const swarm::BundleLink& link);
   void publish(const tamizdat::v1::PublishRequest& req, control::Reply reply);
   tamizdat::v1::Response failure(const boost::system::error_code& ec, std::string_view what);
   tamizdat::v1::Response refuse(const boost::system::error_code& ec, std::string_view what);
@@ -171,6 +190,13 @@ class Node final : public swarm::Events {
   std::set<swarm::TorrentKey> m_judged;                     // head torrents refused: not fetched again
   std::size_t m_pending_resume = 0;
   std::function<void()> m_shutdown_done;
+  // gateway: a located file of a downloading bundle; the verified manifests
+  // of complete bundles, kept while they are served.
+  const BundleFetch* find_fetch(const Sha256& id, swarm::TorrentKey* key) const;
+  std::optional<std::size_t> torrent_file(const BundleFetch& b, const gateway::ServedBundle& served,
+                                          std::size_t file) const;
+  std::map<Sha256, std::shared_ptr<const gateway::ServedBundle>> m_served;
+
   // Set to false on destruction: work posted back from the pool checks it.
   std::shared_ptr<bool> m_alive = std::make_shared<bool>(true);
 };

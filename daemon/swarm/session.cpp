@@ -452,6 +452,53 @@ bool Session::file_complete(const TorrentKey& key, std::size_t index) const {
   return fi < done.size() && done[fi] == ti->files().file_size(e->files[index]);
 }
 
+std::uint64_t Session::verified_bytes(const TorrentKey& key, std::size_t index, std::uint64_t offset,
+                                      std::uint64_t max) const {
+  const Impl::Entry* e = m_impl->find(key);
+  if (e == nullptr || !e->handle.is_valid() || index >= e->files.size() || max == 0) return 0;
+  const auto ti = e->handle.torrent_file();
+  if (!ti) return 0;
+  const lt::file_storage& fs = ti->files();
+  const lt::file_index_t f = e->files[index];
+  const auto file_size = static_cast<std::uint64_t>(fs.file_size(f));
+  if (offset >= file_size) return 0;
+  max = std::min(max, file_size - offset);
+  const lt::torrent_status st = e->handle.status(lt::torrent_handle::query_pieces);
+  // A file's bytes are consecutive in the torrent, so walking its pieces from
+  // the one holding `offset` counts the verified bytes that follow it.
+  const lt::peer_request at = fs.map_file(f, static_cast<std::int64_t>(offset), 0);
+  std::uint64_t n = 0;
+  auto skip = static_cast<std::uint64_t>(at.start);
+  for (lt::piece_index_t p = at.piece; n < max && p < fs.end_piece(); ++p) {
+    if (static_cast<int>(p) >= st.pieces.size() || !st.pieces.get_bit(p)) break;
+    n += static_cast<std::uint64_t>(fs.piece_size(p)) - skip;
+    skip = 0;
+  }
+  return std::min(n, max);
+}
+
+void Session::want_soon(const TorrentKey& key, std::size_t index, std::uint64_t offset, std::uint64_t length) {
+  const Impl::Entry* e = m_impl->find(key);
+  if (e == nullptr || !e->handle.is_valid() || index >= e->files.size() || length == 0) return;
+  const auto ti = e->handle.torrent_file();
+  if (!ti) return;
+  const lt::file_storage& fs = ti->files();
+  const lt::file_index_t f = e->files[index];
+  const auto file_size = static_cast<std::uint64_t>(fs.file_size(f));
+  if (offset >= file_size) return;
+  length = std::min(length, file_size - offset);
+  const lt::piece_index_t first = fs.map_file(f, static_cast<std::int64_t>(offset), 0).piece;
+  const lt::piece_index_t last = fs.map_file(f, static_cast<std::int64_t>(offset + length - 1), 0).piece;
+  const lt::torrent_status st = e->handle.status(lt::torrent_handle::query_pieces);
+  int n = 0;
+  for (lt::piece_index_t p = first; p <= last && n < kMaxUrgentPieces; ++p, ++n) {
+    if (static_cast<int>(p) < st.pieces.size() && st.pieces.get_bit(p)) continue;
+    // Time-critical pieces are requested before all others, from the fastest
+    // peers; the deadline orders them.
+    e->handle.set_piece_deadline(p, 100 * (n + 1));
+  }
+}
+
 void Session::save_resume(const TorrentKey& key) {
   Impl::Entry* e = m_impl->find(key);
   if (e == nullptr) return;

@@ -38,6 +38,9 @@ struct SwarmStats {
 
 using TorrentKey = Sha1;  // a torrent's v1 info-hash
 
+// The most pieces one Session::want_soon call marks urgent.
+inline constexpr int kMaxUrgentPieces = 16;
+
 struct MetaFile {
   std::string path;  // as in the torrent, top-level folder first ("name/dir/file")
   std::uint64_t size = 0;
@@ -139,6 +142,15 @@ class Session {
   [[nodiscard]] std::optional<TorrentProgress> progress(const TorrentKey& key) const;
   // True when every piece of file `index` (into TorrentMeta::files) passed.
   [[nodiscard]] bool file_complete(const TorrentKey& key, std::size_t index) const;
+  // How many bytes of file `index`, from byte `offset` on, are held and have
+  // passed their hash check, counting at most `max` (0 for an unknown torrent
+  // or file, or an offset past the file's end). Asks libtorrent (one call).
+  [[nodiscard]] std::uint64_t verified_bytes(const TorrentKey& key, std::size_t index, std::uint64_t offset,
+                                             std::uint64_t max) const;
+  // Asks for the pieces of file `index` holding bytes [offset, offset +
+  // length) ahead of all others, the first soonest (a reader is waiting for
+  // them). At most kMaxUrgentPieces pieces are asked for per call.
+  void want_soon(const TorrentKey& key, std::size_t index, std::uint64_t offset, std::uint64_t length);
 
   // Asks for resume data of one torrent (on_resume_data follows, also for a
   // torrent still being added), or of all torrents with metadata that
