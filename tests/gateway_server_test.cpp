@@ -52,6 +52,12 @@ class FakeLibrary final : public Library {
     const auto it = bundles.find({p, id});
     return it == bundles.end() ? nullptr : it->second;
   }
+  std::map<std::pair<PublicKey, Sha256>, BundleSummary> pending;
+  std::optional<BundleSummary> find(const PublicKey& p, const Sha256& id) override {
+    const auto it = pending.find({p, id});
+    if (it == pending.end()) return std::nullopt;
+    return it->second;
+  }
   std::uint64_t readable(const ServedBundle& b, std::size_t file, std::uint64_t offset, std::uint64_t max) override {
     const std::uint64_t size = b.manifest->data().files.at(file).size;
     const std::uint64_t end = b.complete ? size : std::min(size, available.load());
@@ -348,6 +354,23 @@ TEST_F(GatewayServer, UnknownBundlesFilesAndOtherPublishersBundlesAre404) {
   EXPECT_EQ(ask(m_port, get(host(*m_a), path(*m_b, "notes.txt"))).status, 404);
   // The manifest is not content.
   EXPECT_EQ(ask(m_port, get(host(*m_a), path(*m_a, ".tamizdat/manifest"))).status, 404);
+}
+
+TEST_F(GatewayServer, ABundleStillBeingFetchedGetsAPageThatLooksAgain) {
+  Sha256 id{};
+  id[5] = 1;
+  m_lib.pending[{m_a->publisher, id}] = BundleSummary{id, "Coming <soon>", 0, 2048, 1024, "downloading", {}};
+  Reply r = ask(m_port, get(host(*m_a), "/" + to_hex(id) + "/"));
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.headers.at("retry-after"), "5");
+  EXPECT_NE(r.body.find("http-equiv=\"refresh\""), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("Coming &lt;soon&gt;"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("1.0 KiB of 2.0 KiB"), std::string::npos) << r.body;
+  m_lib.pending[{m_a->publisher, id}].state = "failed";
+  m_lib.pending[{m_a->publisher, id}].error = "bad_signature";
+  r = ask(m_port, get(host(*m_a), "/" + to_hex(id) + "/x.html"));
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(r.body.find("bad_signature"), std::string::npos) << r.body;
 }
 
 TEST_F(GatewayServer, PathTricksNeverLeaveTheBundle) {

@@ -80,6 +80,10 @@ class Library {
   // (downloaded, or downloading past its manifest), else nullptr. A bundle of
   // another publisher is nullptr too.
   [[nodiscard]] virtual std::shared_ptr<const ServedBundle> bundle(const PublicKey& publisher, const Sha256& id) = 0;
+  // What the node knows of bundle `id` of `publisher` when bundle() gave
+  // nullptr: a bundle being fetched (before its manifest is verified) or
+  // one that failed. Nullopt when the node knows nothing of it.
+  [[nodiscard]] virtual std::optional<BundleSummary> find(const PublicKey& publisher, const Sha256& id) = 0;
   // For a bundle that is not complete: how many bytes of manifest file
   // `file` (index into its files), starting at `offset`, have passed their
   // hash check, counting at most `max`. For a complete bundle: max, clamped

@@ -51,9 +51,10 @@ void bundle_item(std::string& out, const ChannelSummary& ch, const BundleSummary
   out += "<li id=\"" + bundle_anchor(b.id) + "\">";
   const std::string title = b.title.empty() ? "(untitled)" : b.title;
   if (b.state == "verified") {
-    out += "<a href=\"" + html_escape(bundle_url(ch.publisher, b.id, ctx.port)) + "\">" + html_escape(title) + "</a>";
+    out += "<a dir=\"auto\" href=\"" + html_escape(bundle_url(ch.publisher, b.id, ctx.port)) + "\">" +
+           html_escape(title) + "</a>";
   } else {
-    out += "<span>" + html_escape(title) + "</span>";
+    out += "<span dir=\"auto\">" + html_escape(title) + "</span>";
   }
   out += "<br><span class=\"muted\">" + format_time(b.created) + " \u00b7 " + format_size(b.size) + " \u00b7 ";
   if (b.state == "downloading") {
@@ -198,7 +199,7 @@ std::string file_list_page(const ServedBundle& bundle) {
   const ManifestData& m = bundle.manifest->data();
   std::string out;
   page_start(out, m.title.empty() ? "Files" : m.title);
-  out += "<h1>" + html_escape(m.title.empty() ? "(untitled)" : m.title) + "</h1>\n";
+  out += "<h1 dir=\"auto\">" + html_escape(m.title.empty() ? "(untitled)" : m.title) + "</h1>\n";
   out += "<p class=\"muted\">" + format_time(m.created) + " \u00b7 signed by <span class=\"id\">" +
          encode_publisher_id(bundle.publisher) + "</span></p>\n<ul class=\"bundles\">\n";
   for (const ManifestFile& f : m.files) {
@@ -206,6 +207,22 @@ std::string file_list_page(const ServedBundle& bundle) {
            "</a> <span class=\"muted\">" + format_size(f.size) + "</span></li>\n";
   }
   out += "</ul>\n";
+  page_end(out);
+  return out;
+}
+
+std::string fetching_page(const BundleSummary& bundle, const PageContext& ctx) {
+  std::string out;
+  page_start(out, "Fetching\u2026");
+  // Looks again by itself until the bundle can be read.
+  out.insert(out.find("<title>"), "<meta http-equiv=\"refresh\" content=\"5\">\n");
+  out += "<h1>Fetching \u201c" + html_escape(bundle.title.empty() ? "(untitled)" : bundle.title) + "\u201d</h1>\n";
+  out += "<p>Its publisher's signature has not been checked yet, so nothing of it is shown. ";
+  if (bundle.size > 0) {
+    out += format_size(bundle.downloaded) + " of " + format_size(bundle.size) + " so far. ";
+  }
+  out += "This page looks again every few seconds.</p>\n";
+  out += "<p><a href=\"http://" + home_host(ctx.port) + "/\">Tamizdat home</a></p>\n";
   page_end(out);
   return out;
 }

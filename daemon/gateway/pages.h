@@ -51,6 +51,9 @@ struct PageContext {
 [[nodiscard]] std::string status_page(const NodeSummary& node, const PageContext& ctx);
 // The files of a bundle that names no entry point, each linked relatively.
 [[nodiscard]] std::string file_list_page(const ServedBundle& bundle);
+// The page shown for a bundle being fetched whose manifest is not verified
+// yet: its progress, and a refresh every 5 s (no script needed).
+[[nodiscard]] std::string fetching_page(const BundleSummary& bundle, const PageContext& ctx);
 // A short page for an error status: a heading, one sentence and a link home.
 [[nodiscard]] std::string error_page(unsigned status, std::string_view reason, std::string_view detail,
                                      const PageContext& ctx);

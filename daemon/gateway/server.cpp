@@ -370,10 +370,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     const auto ct = parse_content_target(target, &why);
     if (!ct) co_return co_await target_error(c, req, ct.error(), why);
     const auto bundle = lib.bundle(publisher, ct.value().bundle_id);
-    if (!bundle) {
-      co_return co_await send_error(c, &req, http::status::not_found,
-                                    "This node holds no such bundle of this publisher.", {}, true);
-    }
+    if (!bundle) co_return co_await not_served(c, req, publisher, ct.value().bundle_id);
     if (ct.value().needs_slash) {
       co_return co_await redirect(c, req, http::status::moved_permanently, "/" + to_hex(bundle->id) + "/");
     }
@@ -389,6 +386,24 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       co_return co_await send_error(c, &req, http::status::not_found, "This bundle has no such file.", {}, true);
     }
     co_return co_await serve_file(c, req, bundle, static_cast<std::size_t>(it - m.files.begin()));
+  }
+
+  // A bundle the node does not serve: being fetched (503, and the page looks
+  // again by itself), failed, or unknown (404).
+  asio::awaitable<bool> not_served(Conn& c, const Request& req, const PublicKey& publisher, const Sha256& id) {
+    const auto known = lib.find(publisher, id);
+    if (known && known->state == "downloading") {
+      std::string page = fetching_page(*known, ctx);
+      std::vector<std::pair<std::string, std::string>> headers{{"Retry-After", "5"}};
+      co_return co_await send(c, &req, http::status::service_unavailable, Policy::home, "text/html; charset=utf-8",
+                              std::move(page), headers, true);
+    }
+    if (known && known->state == "failed") {
+      co_return co_await send_error(c, &req, http::status::not_found,
+                                    "This bundle was refused or given up: " + known->error + ".", {}, true);
+    }
+    co_return co_await send_error(c, &req, http::status::not_found,
+                                  "This node holds no such bundle of this publisher.", {}, true);
   }
 
   std::vector<std::pair<std::string, std::string>> bundle_headers(const ServedBundle& b) const {

@@ -406,8 +406,9 @@ void Node::verify_downloaded(const swarm::TorrentKey& key, BundleFetch& b) {
       }
       it->second.stage = Stage::seeding;
       m_swarm->save_resume(key);
-      info("verified bundle \"" + v.value().manifest.data().title + "\" (" + to_hex(id) + ") of " +
-           encode_publisher_id(v.value().manifest.data().publisher) + "; seeding it");
+      // IDs only: a title is the publisher's text and stays out of the log.
+      info("verified bundle " + to_hex(id) + " of " + encode_publisher_id(v.value().manifest.data().publisher) +
+           "; seeding it");
     });
   });
 }

@@ -164,6 +164,20 @@ std::shared_ptr<const gateway::ServedBundle> Node::bundle(const PublicKey& publi
   return served;
 }
 
+std::optional<gateway::BundleSummary> Node::find(const PublicKey& publisher, const Sha256& id) {
+  auto row = m_catalog.bundle(id);
+  if (!row || !row.value() || row.value()->publisher != publisher) return std::nullopt;
+  gateway::BundleSummary s = summary_of(*row.value());
+  swarm::TorrentKey key{};
+  if (find_fetch(id, &key) != nullptr && m_swarm != nullptr) {
+    if (const auto p = m_swarm->progress(key)) {
+      s.downloaded = p->done;
+      if (p->has_metadata) s.size = std::max(s.size, p->total);
+    }
+  }
+  return s;
+}
+
 std::optional<std::size_t> Node::torrent_file(const BundleFetch& b, const gateway::ServedBundle& served,
                                               std::size_t file) const {
   const auto& files = served.manifest->data().files;

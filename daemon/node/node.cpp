@@ -505,7 +505,7 @@ void Node::publish(const tamizdat::v1::PublishRequest& req, control::Reply reply
       m_pointers[h.publisher] = pointer;
       put_pointer(h.publisher);
       schedule_bundles(*verified_head);
-      info("published \"" + row.title + "\" (" + to_hex(row.id) + ") as seq " + std::to_string(h.seq) + " of " +
+      info("published bundle " + to_hex(row.id) + " as seq " + std::to_string(h.seq) + " of " +
            encode_publisher_id(h.publisher));
       tamizdat::v1::Response r;
       auto* p = r.mutable_publish();

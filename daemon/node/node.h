@@ -94,6 +94,7 @@ class Node final : public swarm::Events, public gateway::Library {
   Result<std::vector<gateway::ChannelSummary>> channels() override;
   gateway::NodeSummary node_status() override;
   std::shared_ptr<const gateway::ServedBundle> bundle(const PublicKey& publisher, const Sha256& id) override;
+  std::optional<gateway::BundleSummary> find(const PublicKey& publisher, const Sha256& id) override;
   std::uint64_t readable(const gateway::ServedBundle& b, std::size_t file, std::uint64_t offset,
                          std::uint64_t max) override;
   void want(const gateway::ServedBundle& b, std::size_t file, std::uint64_t offset, std::uint64_t length) override;
