@@ -6,6 +6,7 @@
 #include "multinode_fixture.h"
 
 #include <atomic>
+#include <fstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -108,6 +109,68 @@ TEST_F(Multinode, MirrorKilledMidDownloadResumes) {
   ASSERT_TRUE(all_verified({"M"}, b)) << entry("M", b).dump();
   EXPECT_EQ(diff_trees(a, entry("M", b).value("path", "")), "");
   expect_no_rejections({"P", "M", "N1", "N2", "N3"});
+  stop_all();
+}
+
+// A reader opens a video whose bundle is still downloading, at its end: the
+// gateway asks for those pieces first and sends them once they pass their
+// hash check, long before the rest has arrived.
+TEST_F(Multinode, ReaderStreamsTheEndOfAVideoWhileItDownloads) {
+  const int gport = test::free_port();
+  const std::string gw = std::to_string(gport);
+  // 4 MiB/s from the only seed: the whole bundle takes about 10 s.
+  start({"P", "R", "N1"}, {{"P", {"--max-upload-rate", "4096"}}, {"R", {"--gateway", "127.0.0.1:" + gw}}});
+  EXPECT_EQ(status("R").value("gateway", ""), "http://localhost:" + gw + "/");
+  const fs::path key = m_tmp / "p.key";
+  const std::string id = make_key(key);
+  ASSERT_FALSE(id.empty());
+  ASSERT_EQ(cli(dir("R"), {"follow", id}).code, 0);
+  constexpr std::size_t kSize = std::size_t{40} << 20;
+  const fs::path a = article("film", "Footage from the square.", kSize, 5);
+  settle();
+  const json p = publish("P", a, key);
+  const std::string b = p.value("bundle_id", "");
+  ASSERT_FALSE(b.empty()) << p.dump();
+  const std::string host = id + ".localhost:" + gw;
+
+  // Readable once its manifest is verified (503 with a refresh before).
+  int last = 0;
+  ASSERT_TRUE(eventually([&] { return (last = test::http_get(gport, host, "/" + b + "/").status) == 200; }, kLong,
+                         100ms))
+      << last << "\n" << node("R").log();
+  const std::string tail = [&] {
+    std::ifstream f(a / "media.bin", std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(kSize - 300000));
+    std::string t(300000, '\0');
+    f.read(t.data(), static_cast<std::streamsize>(t.size()));
+    return t;
+  }();
+  const auto t0 = std::chrono::steady_clock::now();
+  test::HttpReply r = test::http_get(gport, host, "/" + b + "/media.bin", "Range: bytes=-300000\r\n");
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const json during = entry("R", b);
+  std::cout << "[ reader  ] the last 300000 bytes came in " << took << " s; the bundle was "
+            << during.value("state", "") << "\n";
+  EXPECT_EQ(r.status, 206);
+  EXPECT_EQ(r.headers["content-range"], "bytes " + std::to_string(kSize - 300000) + "-" + std::to_string(kSize - 1) +
+                                            "/" + std::to_string(kSize));
+  EXPECT_EQ(r.headers["tamizdat-verified"], "pieces");
+  EXPECT_TRUE(r.body == tail) << "the tail differs (" << r.body.size() << " bytes)";
+  EXPECT_EQ(during.value("state", ""), "downloading") << during.dump();
+
+  // Another publisher's origin does not serve it; the home page lists it.
+  const std::string other = make_key(m_tmp / "o.key");
+  EXPECT_EQ(test::http_get(gport, other + ".localhost:" + gw, "/" + b + "/").status, 404);
+  const test::HttpReply home = test::http_get(gport, "localhost:" + gw, "/");
+  EXPECT_EQ(home.status, 200);
+  EXPECT_NE(home.body.find(">film<"), std::string::npos) << home.body;
+
+  ASSERT_TRUE(all_verified({"R"}, b)) << entry("R", b).dump();
+  test::HttpReply whole = test::http_get(gport, host, "/" + b + "/media.bin");
+  EXPECT_EQ(whole.headers["tamizdat-verified"], "bundle");
+  EXPECT_EQ(whole.body.size(), kSize);
+  EXPECT_TRUE(whole.body.substr(kSize - 300000) == tail);
+  expect_no_rejections({"P", "R", "N1"});
   stop_all();
 }
 

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -204,6 +205,50 @@ std::string raw_exchange(const fs::path& sock, const std::vector<std::uint8_t>& 
   }
   ::close(fd);
   return got;
+}
+
+HttpReply http_get(int port, const std::string& host, const std::string& target, const std::string& extra,
+                   std::chrono::milliseconds limit) {
+  HttpReply r;
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
+    if (fd >= 0) ::close(fd);
+    return r;
+  }
+  const std::string req = "GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\n" + extra + "Connection: close\r\n\r\n";
+  (void)!::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  std::string data;
+  char buf[65536];
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    data.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  const std::size_t end = data.find("\r\n\r\n");
+  if (end == std::string::npos || data.size() < 12 || !data.starts_with("HTTP/1.1 ")) return r;
+  r.status = std::atoi(data.substr(9, 3).c_str());
+  std::istringstream head(data.substr(0, end));
+  std::string line;
+  std::getline(head, line);
+  while (std::getline(head, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const std::size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::size_t v = line.find_first_not_of(' ', colon + 1);
+    r.headers[name] = v == std::string::npos ? std::string() : line.substr(v);
+  }
+  r.body = data.substr(end + 4);
+  return r;
 }
 
 }  // namespace tz::test

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -79,5 +80,18 @@ Outcome cli(const std::filesystem::path& dir, std::vector<std::string> args,
 // (one response frame, or whatever arrived before the daemon closed or 2 s
 // passed); "<connect failed>" when nothing listens.
 std::string raw_exchange(const std::filesystem::path& sock, const std::vector<std::uint8_t>& bytes);
+
+// One HTTP/1.1 response, as read by http_get.
+struct HttpReply {
+  int status = 0;                              // 0 when nothing (valid) came back
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+};
+
+// Sends `GET target` with `Host: host` (and `extra`, whole "Name: value\r\n"
+// lines) to 127.0.0.1:`port` with Connection: close, and reads the response
+// (waiting at most `limit` in all).
+HttpReply http_get(int port, const std::string& host, const std::string& target, const std::string& extra = {},
+                   std::chrono::milliseconds limit = std::chrono::milliseconds(30000));
 
 }  // namespace tz::test
