@@ -873,6 +873,41 @@ TEST_F(CliDaemon, FetchReportsARefusedLink) {
   EXPECT_EQ(json::parse(js.out)["error"], "bad_link");
 }
 
+TEST_F(CliDaemon, OpenPrintsWhereTheGatewayShowsALink) {
+  const PublicKey pk = test::fixed_key().public_key();
+  const std::string id = encode_publisher_id(pk);
+  FakeDaemon d(node(), [&](const Request& q) {
+    Response r = ok();
+    if (q.has_status()) r.mutable_status()->set_gateway("http://localhost:8733/");
+    if (q.has_fetch() && q.fetch().link() == id) r.mutable_fetch()->set_publisher_id(id);
+    if (q.has_fetch() && q.fetch().link() != id) r.mutable_fetch()->set_bundle_id(kBid1);
+    return r;
+  });
+  // A channel: followed, shown on the home page.
+  Outcome r = run({"--data-dir", node(), "open", id});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "http://localhost:8733/#ch-" + id + "\n");
+  // A bundle link naming its publisher: its own origin.
+  const std::string magnet = "magnet:?xt=urn:btih:" + std::string(40, '1') + "&xt=urn:btmh:1220" + kBid1 + "&x.tz=" + id;
+  Outcome js = run({"--data-dir", node(), "open", magnet, "--json"});
+  EXPECT_EQ(js.code, 0) << js.err;
+  EXPECT_EQ(json::parse(js.out)["url"], "http://" + id + ".localhost:8733/" + kBid1 + "/");
+  EXPECT_EQ(json::parse(js.out)["bundle_id"], kBid1);
+  // Without the publisher: its place on the home page.
+  js = run({"--data-dir", node(), "open", "magnet:?xt=urn:btih:" + std::string(40, '1') + "&xt=urn:btmh:1220" + kBid1,
+            "--json"});
+  EXPECT_EQ(json::parse(js.out)["url"], "http://localhost:8733/#b-" + kBid1);
+  EXPECT_EQ(d.requests(Request::kFetch).size(), 3u);
+}
+
+TEST_F(CliDaemon, OpenSaysWhenTheGatewayIsOff) {
+  FakeDaemon d(node(), [](const Request&) { return ok(); });
+  Outcome r = run({"--data-dir", node(), "open", "x", "--json"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(json::parse(r.out)["error"], "gateway_off");
+  EXPECT_TRUE(d.requests(Request::kFetch).empty());
+}
+
 TEST_F(CliDaemon, FetchDrawsProgressOnATerminal) {
   const std::string id = encode_publisher_id(test::fixed_key().public_key());
   int polls = 0;

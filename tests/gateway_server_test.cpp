@@ -69,6 +69,10 @@ class FakeLibrary final : public Library {
     opened.emplace_back(text);
     Opened o;
     o.publisher = test::fixed_key(9).public_key();
+    if (text.starts_with("magnet:")) {
+      o.kind = Opened::Kind::bundle;
+      o.bundle_id = Sha256{};
+    }
     return o;
   }
 };
@@ -603,6 +607,10 @@ TEST_F(GatewayServer, OpenNeedsTheTokenOnlyTheHomePageHolds) {
   EXPECT_NE(r.headers.at("location").find("#ch-" + id), std::string::npos) << r.headers.at("location");
   ASSERT_EQ(m_lib.opened.size(), 1u);
   EXPECT_EQ(m_lib.opened[0], " " + id + " ");
+  // A bundle link that names its publisher opens at the bundle's own address.
+  r = ask(m_port, get(home(), "/open?q=magnet%3A%3Fxt%3Dx&t=" + token));
+  ASSERT_EQ(r.status, 303);
+  EXPECT_EQ(r.headers.at("location"), bundle_url(test::fixed_key(9).public_key(), Sha256{}, m_port));
 }
 
 }  // namespace

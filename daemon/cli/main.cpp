@@ -18,11 +18,15 @@
 #include "core/channel.h"
 #include "core/dht_item.h"
 #include "core/manifest.h"
+#include "gateway/pages.h"
 #include "swarm/links.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -167,6 +171,7 @@ struct Args {
   std::string id;
   std::string link;
   bool no_wait = false;
+  bool no_browser = false;
   std::optional<double> timeout;  // seconds
 };
 
@@ -490,6 +495,71 @@ void draw_progress(const std::vector<tamizdat::v1::BundleInfo>& bundles, std::si
 // `fetch LINK`: ask the daemon to fetch a channel (a publisher ID, followed
 // from now on) or one bundle (a magnet link), then, unless --no-wait, poll
 // until everything it names is verified or failed.
+// Opens `url` in the desktop's browser with xdg-open, without waiting for it.
+// Only when there is a desktop (DISPLAY or WAYLAND_DISPLAY) and a terminal.
+bool open_in_browser(const std::string& url) {
+  if (std::getenv("DISPLAY") == nullptr && std::getenv("WAYLAND_DISPLAY") == nullptr) return false;
+  if (::isatty(1) == 0) return false;
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  const char* argv[] = {"xdg-open", url.c_str(), nullptr};
+  pid_t pid = -1;
+  const int rc = posix_spawnp(&pid, "xdg-open", &fa, nullptr, const_cast<char* const*>(argv), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) return false;
+  int status = 0;
+  // xdg-open hands the URL to the browser and returns.
+  return ::waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// `open LINK`: where the reader gateway shows it. A publisher ID is followed
+// (its channel is then on the home page); a bundle link is fetched unless
+// held, and opens on its publisher's origin when the link names the
+// publisher. Prints the URL and, on a desktop, opens it.
+int cmd_open(const Args& a) {
+  const std::string what = "open";
+  tamizdat::v1::Request st;
+  st.mutable_status();
+  auto s = ask_daemon(a, what, st);
+  if (!s) return kExitFailed;
+  std::string home = s->status().gateway();
+  if (home.empty()) {
+    return report(a.json, what, errc::gateway_off, {"", "start tamizdatd without --no-gateway"});
+  }
+  tamizdat::v1::Request req;
+  req.mutable_fetch()->set_link(a.link);
+  auto r = ask_daemon(a, what, req);
+  if (!r) return kExitFailed;
+  std::string url;
+  json j = {{"ok", true}};
+  if (!r->fetch().publisher_id().empty()) {
+    auto key = decode_publisher_id(r->fetch().publisher_id());
+    if (!key) return report(a.json, what, key.error());
+    url = home + "#" + gateway::channel_anchor(key.value());
+    j["publisher_id"] = r->fetch().publisher_id();
+  } else {
+    const auto link = swarm::parse_bundle_link(a.link);
+    if (!link || !link.value().bundle_id) return report(a.json, what, errc::bad_link);
+    // "http://localhost:PORT/" -> the port the gateway listens on.
+    const std::size_t colon = home.rfind(':');
+    const int port = colon == std::string::npos ? 80 : std::atoi(home.c_str() + colon + 1);
+    url = link.value().publisher
+              ? gateway::bundle_url(*link.value().publisher, *link.value().bundle_id, static_cast<std::uint16_t>(port))
+              : home + "#" + gateway::bundle_anchor(*link.value().bundle_id);
+    j["bundle_id"] = r->fetch().bundle_id();
+  }
+  j["url"] = url;
+  if (a.json) {
+    std::cout << j.dump() << std::endl;
+    return 0;
+  }
+  std::cout << url << std::endl;
+  if (!a.no_browser) open_in_browser(url);
+  return 0;
+}
+
 int cmd_fetch(const Args& a) {
   const std::string what = "fetch";
   tamizdat::v1::Request req;
@@ -852,6 +922,10 @@ int run(int argc, char** argv) {
   fetch->add_option("--timeout", a.timeout, "Give up waiting after this many seconds")
       ->check(CLI::PositiveNumber);
   add_json(fetch);
+  auto* open = app.add_subcommand("open", "Print (and on a desktop open) where a link reads in the browser");
+  open->add_option("link", a.link, "Publisher ID or magnet link")->required();
+  open->add_flag("--no-browser", a.no_browser, "Only print the address");
+  add_json(open);
   auto* share = app.add_subcommand("share", "Print the links to hand readers");
   share->add_option("id", a.id, "Publisher ID or bundle ID (default: your own channels)");
   add_json(share);
@@ -881,6 +955,7 @@ int run(int argc, char** argv) {
   if (ls->parsed()) return cmd_ls(a);
   if (publish->parsed()) return cmd_publish(a);
   if (fetch->parsed()) return cmd_fetch(a);
+  if (open->parsed()) return cmd_open(a);
   if (share->parsed()) return cmd_share(a);
   return kExitUsage;
 }

@@ -351,6 +351,10 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     } else if (opened.value().kind == Opened::Kind::channel) {
       notice = "Following " + encode_publisher_id(*opened.value().publisher) + ".";
       anchor = "#" + channel_anchor(*opened.value().publisher);
+    } else if (opened.value().publisher && opened.value().bundle_id) {
+      // Its own address: a page that looks again until the bundle can be read.
+      co_return co_await redirect(c, req, http::status::see_other,
+                                  bundle_url(*opened.value().publisher, *opened.value().bundle_id, port()));
     } else {
       notice = "Fetching the bundle; it appears below once its publisher's signature is checked.";
       if (opened.value().bundle_id) anchor = "#" + bundle_anchor(*opened.value().bundle_id);
