@@ -11,7 +11,9 @@
 //    is a SafeRelPath holding no '%', '\' or NUL, and percent-encoding that
 //    path again gives a target that parses to the same path.
 // 3. Home target: only oversized, bad_target or no_such_page; an accepted one
-//    is "/" or "/status" up to its first '?' or '#'.
+//    is "/", "/status" or "/open" up to its first '?' or '#'.
+// 5. Query parameters: a value found holds no control byte (so it can never
+//    split a header or a log line).
 // 4. Range: never partial for an empty file; a partial range lies inside the
 //    file; Content-Range formats as "bytes a-b/size".
 #include "fuzz_util.h"
@@ -112,7 +114,18 @@ void check_home(std::string_view target) {
     return;
   }
   const std::string_view path = target.substr(0, target.find_first_of("?#"));
-  check(path == (r.value() == gw::HomePage::index ? "/" : "/status"), "parse_home_target: wrong page");
+  const char* want = r.value() == gw::HomePage::index ? "/" : r.value() == gw::HomePage::status ? "/status" : "/open";
+  check(path == want, "parse_home_target: wrong page");
+}
+
+void check_query(std::string_view target) {
+  for (const char* name : {"q", "t"}) {
+    const auto v = gw::query_param(target, name);
+    if (!v) continue;
+    check(std::none_of(v->begin(), v->end(),
+                       [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; }),
+          "query_param: control byte in a value");
+  }
 }
 
 void check_range(std::string_view header, std::uint64_t size) {
@@ -136,6 +149,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_content(in);
   check_content("/" + kBundle + "/" + std::string(in));
   check_home(in);
+  check_query(in);
+  check_query("/open?q=" + std::string(in));
 
   // The first 8 bytes (when there are 8) also choose a file size.
   std::uint64_t chosen = 0;
