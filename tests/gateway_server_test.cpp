@@ -604,7 +604,12 @@ TEST_F(GatewayServer, OpenNeedsTheTokenOnlyTheHomePageHolds) {
   const std::string token = page.body.substr(at + marker.size(), 32);
   r = ask(m_port, get(home(), "/open?q=+" + id + "+&t=" + token));
   ASSERT_EQ(r.status, 303);
-  EXPECT_NE(r.headers.at("location").find("#ch-" + id), std::string::npos) << r.headers.at("location");
+  EXPECT_EQ(r.headers.at("location"), "/?n=followed#ch-" + id);
+  EXPECT_NE(ask(m_port, get(home(), "/?n=followed")).body.find("class=\"notice\">Followed."), std::string::npos);
+  // No text of a linking site's choosing reaches the home page.
+  const Reply phish = ask(m_port, get(home(), "/?n=Your+node+is+hacked&notice=Call+us"));
+  EXPECT_EQ(phish.body.find("class=\"notice\""), std::string::npos) << phish.body;
+  EXPECT_EQ(phish.body.find("hacked"), std::string::npos);
   ASSERT_EQ(m_lib.opened.size(), 1u);
   EXPECT_EQ(m_lib.opened[0], " " + id + " ");
   // A bundle link that names its publisher opens at the bundle's own address.

@@ -45,7 +45,7 @@ struct PageContext {
 [[nodiscard]] std::string bundle_anchor(const Sha256& id);
 
 // The home page. `notice` (may be empty) is shown above the channels: what
-// the reader's last use of the field did.
+// the reader's last use of the field did; never text from a request.
 [[nodiscard]] std::string home_page(const std::vector<ChannelSummary>& channels, const NodeSummary& node,
                                     const PageContext& ctx, std::string_view notice = {});
 [[nodiscard]] std::string status_page(const NodeSummary& node, const PageContext& ctx);

@@ -90,6 +90,15 @@ std::string header_safe_media_type(const std::string& t) {
   return ok ? t : "application/octet-stream";
 }
 
+// The sentence the home page shows for /open's outcome ("" for anything else).
+std::string notice_text(std::string_view word) {
+  if (word == "followed") return "Followed. The channel is below; its bundles appear as they are fetched.";
+  if (word == "fetching") return "Fetching the bundle; it appears below once its publisher's signature is checked.";
+  if (word == "invalid") return "That is not a publisher ID or a link Tamizdat can open.";
+  if (word == "empty") return "Type a publisher ID or a link.";
+  return {};
+}
+
 template <class Message>
 void set_common_headers(Message& m, Policy policy) {
   m.set(http::field::server, "tamizdat");
@@ -316,9 +325,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
           co_return co_await send_error(c, &req, http::status::internal_server_error,
                                         "The node could not read its catalogue.");
         }
-        const std::string notice = std::string(query_param(target, "notice").value_or(""));
+        const std::string notice = notice_text(query_param(target, "n").value_or(""));
         co_return co_await send(c, &req, http::status::ok, Policy::home, "text/html; charset=utf-8",
-                                home_page(channels.value(), lib.node_status(), ctx, notice.substr(0, 300)), {},
+                                home_page(channels.value(), lib.node_status(), ctx, notice), {},
                                 true);
       }
       case HomePage::status:
@@ -342,25 +351,27 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
                                     "Use the field on the Tamizdat home page to follow or open.", {}, true);
     }
     const auto q = query_param(target, "q");
-    std::string notice;
+    // The home page says what happened through one of a few fixed words:
+    // any site can link to "/?n=...", so no text of its choosing may appear.
+    std::string outcome;
     std::string anchor;
     if (!q) {
-      notice = "Type a publisher ID or a link.";
+      outcome = "empty";
     } else if (auto opened = lib.open(*q); !opened) {
-      notice = "Not a publisher ID or a link Tamizdat can open (" + std::string(error_name(opened.error())) + ").";
+      outcome = "invalid";
+      log(3, "gateway: open: " + error_name(opened.error()));
     } else if (opened.value().kind == Opened::Kind::channel) {
-      notice = "Following " + encode_publisher_id(*opened.value().publisher) + ".";
+      outcome = "followed";
       anchor = "#" + channel_anchor(*opened.value().publisher);
     } else if (opened.value().publisher && opened.value().bundle_id) {
       // Its own address: a page that looks again until the bundle can be read.
       co_return co_await redirect(c, req, http::status::see_other,
                                   bundle_url(*opened.value().publisher, *opened.value().bundle_id, port()));
     } else {
-      notice = "Fetching the bundle; it appears below once its publisher's signature is checked.";
+      outcome = "fetching";
       if (opened.value().bundle_id) anchor = "#" + bundle_anchor(*opened.value().bundle_id);
     }
-    co_return co_await redirect(c, req, http::status::see_other,
-                                "/?notice=" + url_path_escape(notice) + anchor);
+    co_return co_await redirect(c, req, http::status::see_other, "/?n=" + outcome + anchor);
   }
 
   asio::awaitable<bool> content(Conn& c, const Request& req, const PublicKey& publisher, std::string_view target) {
