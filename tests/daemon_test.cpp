@@ -161,6 +161,34 @@ TEST_F(DaemonTest, FlagsWinOverTheConfigFile) {
   EXPECT_EQ(wait_exit(pid, 5000ms), 0);
 }
 
+// The gateway listens on loopback unless told otherwise twice, and a port
+// already taken stops the start-up with a message saying what to do.
+TEST_F(DaemonTest, GatewayAddressRules) {
+  const int gport = free_port();
+  const std::string listen = "127.0.0.1:" + std::to_string(free_port());
+  pid_t pid = spawn({TZ_DAEMON, "--data-dir", dir().string(), "--listen", listen, "--gateway",
+                     "0.0.0.0:" + std::to_string(gport)},
+                    m_tmp / "remote.log");
+  EXPECT_EQ(wait_exit(pid, 10000ms), 2);
+  EXPECT_NE(slurp(m_tmp / "remote.log").find("gateway_allow_remote"), std::string::npos) << slurp(m_tmp / "remote.log");
+
+  Daemon remote(dir(), {"--gateway", "0.0.0.0:" + std::to_string(gport), "--gateway-allow-remote"});
+  ASSERT_TRUE(remote.ready()) << remote.log();
+  EXPECT_NE(remote.log().find("warn: the reader gateway listens on 0.0.0.0:" + std::to_string(gport)),
+            std::string::npos)
+      << remote.log();
+  EXPECT_EQ(test::http_get(gport, "localhost:" + std::to_string(gport), "/").status, 200);
+  // Another daemon on the same gateway port does not start.
+  pid = spawn({TZ_DAEMON, "--data-dir", (m_tmp / "second").string(), "--listen", "127.0.0.1:" + std::to_string(free_port()),
+               "--gateway", "127.0.0.1:" + std::to_string(gport)},
+              m_tmp / "second.log");
+  EXPECT_EQ(wait_exit(pid, 10000ms), 1);
+  EXPECT_NE(slurp(m_tmp / "second.log").find("cannot start the reader gateway on 127.0.0.1:" + std::to_string(gport)),
+            std::string::npos)
+      << slurp(m_tmp / "second.log");
+  EXPECT_EQ(remote.stop(SIGTERM), 0);
+}
+
 TEST_F(DaemonTest, LogLevelFiltersLines) {
   Daemon d(dir(), {"--log-level", "warn"});
   ASSERT_TRUE(d.ready()) << d.log();
