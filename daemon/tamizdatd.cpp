@@ -18,6 +18,7 @@
 
 #include <sys/stat.h>
 
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -214,6 +215,10 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A reader who closes a tab while the gateway sends a file must not stop
+  // the node: sendfile(2) has no MSG_NOSIGNAL, so the signal is ignored and
+  // the write fails with EPIPE instead.
+  std::signal(SIGPIPE, SIG_IGN);
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {

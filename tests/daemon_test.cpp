@@ -6,6 +6,7 @@
 #include "proc_util.h"
 #include "test_util.h"
 
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -187,6 +188,45 @@ TEST_F(DaemonTest, GatewayAddressRules) {
             std::string::npos)
       << slurp(m_tmp / "second.log");
   EXPECT_EQ(remote.stop(SIGTERM), 0);
+}
+
+// Readers close tabs in the middle of videos: the node must not notice.
+TEST_F(DaemonTest, AClientHangingUpMidFileDoesNotStopTheNode) {
+  const int gport = free_port();
+  Daemon d(dir(), {"--gateway", "127.0.0.1:" + std::to_string(gport)});
+  ASSERT_TRUE(d.ready()) << d.log();
+  const fs::path key = m_tmp / "p.key";
+  ASSERT_EQ(cli(dir(), {"key", "generate", "--out", key.string(), "--insecure-no-passphrase"}).code, 0);
+  test::write_file(m_tmp / "film" / "clip.webm", test::random_bytes(32u << 20, 3));
+  Outcome p = cli(dir(), {"publish", (m_tmp / "film").string(), "--key", key.string(), "--json"});
+  ASSERT_EQ(p.code, 0) << p.out << d.log();
+  const auto at = p.out.find("\"bundle_id\":\"");
+  ASSERT_NE(at, std::string::npos) << p.out;
+  const std::string bid = p.out.substr(at + 13, 64);
+  const std::string id = cli(dir(), {"key", "show", key.string()}).std_out.substr(0, 56);
+  const std::string request = "GET /" + bid + "/clip.webm HTTP/1.1\r\nHost: " + id + ".localhost:" +
+                              std::to_string(gport) + "\r\n\r\n";
+  for (int i = 0; i < 10; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(gport));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL), static_cast<ssize_t>(request.size()));
+    char buf[4096];
+    ASSERT_GT(::recv(fd, buf, sizeof buf, 0), 0);
+    // Unread data makes close() send a reset: the next sendfile hits EPIPE.
+    ::close(fd);
+  }
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(test::http_get(gport, id + ".localhost:" + std::to_string(gport), "/" + bid + "/clip.webm",
+                           "Range: bytes=0-9\r\n")
+                .status,
+            206)
+      << d.log();
+  EXPECT_EQ(cli(dir(), {"status"}).code, 0) << d.log();
+  EXPECT_EQ(d.stop(SIGTERM), 0) << d.log();
 }
 
 TEST_F(DaemonTest, LogLevelFiltersLines) {

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <chrono>
 #include <future>
 #include <map>
@@ -187,6 +188,7 @@ bool closed_within(int fd, std::chrono::milliseconds limit) {
 class GatewayServer : public ::testing::Test {
  protected:
   void SetUp() override {
+    std::signal(SIGPIPE, SIG_IGN);  // as tamizdatd does (see gateway/server.h)
     ASSERT_TRUE(crypto_init());
     m_tmp = m_dir.path();
     // A file beside the bundles that no request may ever reach.

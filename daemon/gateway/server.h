@@ -15,7 +15,8 @@
 // their hash check (a request for missing ones raises their priority and
 // waits for them, up to piece_wait). Headers and their reasons:
 // docs/threat-model.md ("The reader gateway"); byte formats: protocol.md §14.
-// Use on the io thread only.
+// Use on the io thread only. The process must ignore SIGPIPE (tamizdatd
+// does): files go out with sendfile(2), which cannot be told MSG_NOSIGNAL.
 #pragma once
 
 #include "core/result.h"
