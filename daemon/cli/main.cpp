@@ -492,9 +492,6 @@ void draw_progress(const std::vector<tamizdat::v1::BundleInfo>& bundles, std::si
   std::cerr << "\r" << line << "\033[K" << std::flush;
 }
 
-// `fetch LINK`: ask the daemon to fetch a channel (a publisher ID, followed
-// from now on) or one bundle (a magnet link), then, unless --no-wait, poll
-// until everything it names is verified or failed.
 // Opens `url` in the desktop's browser with xdg-open, without waiting for it.
 // Only when there is a desktop (DISPLAY or WAYLAND_DISPLAY) and a terminal.
 bool open_in_browser(const std::string& url) {
@@ -560,6 +557,9 @@ int cmd_open(const Args& a) {
   return 0;
 }
 
+// `fetch LINK`: ask the daemon to fetch a channel (a publisher ID, followed
+// from now on) or one bundle (a magnet link), then, unless --no-wait, poll
+// until everything it names is verified or failed.
 int cmd_fetch(const Args& a) {
   const std::string what = "fetch";
   tamizdat::v1::Request req;

@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The newest bundle first; bundles a head lists before those it does not.
+// A bundle as the catalogue records it (the title a head or link gave).
 gateway::BundleSummary summary_of(const catalog::BundleRow& row) {
   gateway::BundleSummary s;
   s.id = row.id;

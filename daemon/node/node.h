@@ -18,6 +18,10 @@
 // the publisher and the torrent's own file list; then the rest; then the
 // whole folder is verified again from disk before it is marked verified.
 // Any failure removes the data, marks the bundle failed and counts the reason.
+//
+// The node is also the reader gateway's Library: it serves a bundle once its
+// manifest is verified, only on its signer's origin, and for a bundle still
+// downloading only the bytes libtorrent has checked.
 #pragma once
 
 #include "catalog/catalog.h"
@@ -191,11 +195,12 @@ class Node final : public swarm::Events, public gateway::Library {
   std::set<swarm::TorrentKey> m_judged;                     // head torrents refused: not fetched again
   std::size_t m_pending_resume = 0;
   std::function<void()> m_shutdown_done;
-  // gateway: a located file of a downloading bundle; the verified manifests
-  // of complete bundles, kept while they are served.
+  // gateway (node/gateway_source.cpp): the torrent of a bundle by ID, and
+  // which of its files a served bundle's manifest file is.
   const BundleFetch* find_fetch(const Sha256& id, swarm::TorrentKey* key) const;
   std::optional<std::size_t> torrent_file(const BundleFetch& b, const gateway::ServedBundle& served,
                                           std::size_t file) const;
+  // Bundles being served, with their verified manifests (at most 256).
   std::map<Sha256, std::shared_ptr<const gateway::ServedBundle>> m_served;
 
   // Set to false on destruction: work posted back from the pool checks it.
