@@ -242,6 +242,31 @@ TEST_F(CatalogTest, MigratesASchemaOneDatabase) {
   EXPECT_FALSE(all[0].own);
   EXPECT_EQ(all[0].error, "");
   EXPECT_TRUE(c.own_channels().value().empty());
+  EXPECT_TRUE(c.denylist().value().empty());
+}
+
+TEST_F(CatalogTest, TheDenylistPersistsAndKeepsKindsApart) {
+  const PublicKey pub = m_key.public_key();
+  Sha256 bundle{};
+  bundle[0] = 7;
+  {
+    Catalog c = open();
+    ASSERT_TRUE(c.deny(DenyKind::publisher, pub.bytes, "impersonates a newsroom", 10));
+    ASSERT_TRUE(c.deny(DenyKind::bundle, bundle, "", 20));
+    ASSERT_TRUE(c.deny(DenyKind::bundle, bundle, "illegal here", 30));  // replaces the reason
+  }
+  Catalog c = open();
+  const auto all = c.denylist().value();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0], (DeniedRow{DenyKind::publisher, pub.bytes, "impersonates a newsroom", 10}));
+  EXPECT_EQ(all[1], (DeniedRow{DenyKind::bundle, bundle, "illegal here", 20}));
+  EXPECT_TRUE(c.is_denied(DenyKind::publisher, pub.bytes).value());
+  // The same 32 bytes as the other kind are not denied.
+  EXPECT_FALSE(c.is_denied(DenyKind::bundle, pub.bytes).value());
+  EXPECT_TRUE(c.undeny(DenyKind::publisher, pub.bytes).value());
+  EXPECT_FALSE(c.undeny(DenyKind::publisher, pub.bytes).value());
+  EXPECT_FALSE(c.is_denied(DenyKind::publisher, pub.bytes).value());
+  EXPECT_EQ(c.denylist().value().size(), 1u);
 }
 
 }  // namespace

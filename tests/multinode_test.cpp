@@ -174,6 +174,74 @@ TEST_F(Multinode, ReaderStreamsTheEndOfAVideoWhileItDownloads) {
   stop_all();
 }
 
+// The operator's denylist on a mirror: a denied bundle, then its whole
+// publisher, are stopped, deleted and no longer served or fetched; taken off
+// the list, they are fetched and verified again.
+TEST_F(Multinode, DenylistStopsDeletesAndRestores) {
+  const int gport = test::free_port();
+  const std::string gw = std::to_string(gport);
+  start({"P", "M", "N"}, {{"M", {"--gateway", "127.0.0.1:" + gw}}});
+  const fs::path key = m_tmp / "p.key";
+  const std::string id = make_key(key);
+  ASSERT_FALSE(id.empty());
+  ASSERT_EQ(cli(dir("M"), {"follow", id}).code, 0);
+  settle();
+  const std::string b1 = publish("P", article("one", "First.", 1 << 20, 1), key).value("bundle_id", "");
+  const std::string b2 = publish("P", article("two", "Second.", 1 << 20, 2), key).value("bundle_id", "");
+  ASSERT_FALSE(b1.empty());
+  ASSERT_FALSE(b2.empty());
+  ASSERT_TRUE(all_verified({"M"}, b1));
+  ASSERT_TRUE(all_verified({"M"}, b2));
+  const fs::path held = entry("M", b1).value("path", "");
+  ASSERT_TRUE(fs::exists(held));
+  const std::string host = id + ".localhost:" + gw;
+  EXPECT_EQ(test::http_get(gport, host, "/" + b1 + "/").status, 200);
+
+  // One bundle.
+  Outcome d = cli(dir("M"), {"deny", b1, "--reason", "not on this mirror", "--json"});
+  ASSERT_EQ(d.code, 0) << d.out;
+  const json dj = json::parse(d.std_out, nullptr, false);
+  EXPECT_EQ(dj.value("bundles", 0), 1) << d.out;
+  ASSERT_EQ(dj["entries"].size(), 1u) << d.out;
+  EXPECT_EQ(dj["entries"][0].value("kind", ""), "bundle");
+  EXPECT_EQ(dj["entries"][0].value("reason", ""), "not on this mirror");
+  EXPECT_EQ(entry("M", b1).value("state", ""), "failed");
+  EXPECT_EQ(entry("M", b1).value("error", ""), "denied");
+  EXPECT_FALSE(fs::exists(held)) << held;
+  EXPECT_EQ(test::http_get(gport, host, "/" + b1 + "/").status, 404);
+  EXPECT_TRUE(verified("M", b2));
+  // A link to it is refused.
+  std::string magnet = cli(dir("P"), {"share", b1}).std_out;
+  while (!magnet.empty() && (magnet.back() == '\n' || magnet.back() == '\r')) magnet.pop_back();
+  ASSERT_TRUE(magnet.starts_with("magnet:")) << magnet;
+  Outcome f = cli(dir("M"), {"fetch", magnet, "--no-wait", "--json"});
+  EXPECT_EQ(f.code, 1);
+  EXPECT_NE(f.out.find("\"denied\""), std::string::npos) << f.out;
+
+  // The whole publisher: its other bundle goes, a new one is not fetched.
+  d = cli(dir("M"), {"deny", id, "--json"});
+  ASSERT_EQ(d.code, 0) << d.out;
+  EXPECT_EQ(entry("M", b2).value("error", ""), "denied");
+  EXPECT_EQ(test::http_get(gport, host, "/" + b2 + "/").status, 404);
+  const std::string b3 = publish("P", article("three", "Third.", 1 << 20, 3), key).value("bundle_id", "");
+  ASSERT_FALSE(b3.empty());
+  std::this_thread::sleep_for(4s);  // several polls (1 s) of M
+  const json e3 = entry("M", b3);
+  EXPECT_TRUE(e3.empty() || e3.value("state", "") == "failed") << e3.dump();
+  EXPECT_EQ(cli(dir("M"), {"follow", id}).code, 1);
+
+  // Off the list: the publisher's bundles come back, except the one still denied.
+  ASSERT_EQ(cli(dir("M"), {"undeny", id}).code, 0);
+  EXPECT_TRUE(all_verified({"M"}, b2)) << entry("M", b2).dump();
+  EXPECT_TRUE(all_verified({"M"}, b3)) << entry("M", b3).dump();
+  EXPECT_EQ(entry("M", b1).value("error", ""), "denied");
+  ASSERT_EQ(cli(dir("M"), {"undeny", b1}).code, 0);
+  EXPECT_TRUE(all_verified({"M"}, b1)) << entry("M", b1).dump();
+  EXPECT_EQ(test::http_get(gport, host, "/" + b1 + "/").status, 200);
+  EXPECT_EQ(cli(dir("M"), {"undeny", b1}).code, 1);  // not on the list any more
+  stop_all();
+}
+
 // A seed serving corrupt pieces of a bundle: the victim counts the bad
 // pieces, never marks the bundle verified, and gets the true bundle once an
 // honest seed is back (which it had given up dialling while it was down).

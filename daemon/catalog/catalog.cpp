@@ -57,6 +57,16 @@ constexpr const char* kMigrations[] = {
       since INTEGER NOT NULL
     ) WITHOUT ROWID;
     )sql",
+    // 3: the operator's denylist: publishers and bundles never fetched nor served.
+    R"sql(
+    CREATE TABLE denied (
+      kind TEXT NOT NULL CHECK (kind IN ('publisher', 'bundle')),
+      id BLOB NOT NULL CHECK (length(id) = 32),
+      reason TEXT NOT NULL,
+      since INTEGER NOT NULL,
+      PRIMARY KEY (kind, id)
+    ) WITHOUT ROWID;
+    )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -417,6 +427,46 @@ Result<void> Catalog::mark_own_channel(const PublicKey& publisher, std::int64_t 
       .bind(1, publisher.bytes)
       .bind(2, now)
       .run();
+}
+
+std::string_view deny_kind_name(DenyKind k) { return k == DenyKind::publisher ? "publisher" : "bundle"; }
+
+Result<void> Catalog::deny(DenyKind kind, const Sha256& id, std::string_view reason, std::int64_t now) {
+  return Stmt(m_db,
+              "INSERT INTO denied (kind, id, reason, since) VALUES (?, ?, ?, ?) "
+              "ON CONFLICT (kind, id) DO UPDATE SET reason = excluded.reason")
+      .bind(1, deny_kind_name(kind))
+      .bind(2, id)
+      .bind(3, reason)
+      .bind(4, now)
+      .run();
+}
+
+Result<bool> Catalog::undeny(DenyKind kind, const Sha256& id) {
+  BOOST_OUTCOME_TRY(Stmt(m_db, "DELETE FROM denied WHERE kind = ? AND id = ?").bind(1, deny_kind_name(kind)).bind(2, id).run());
+  return sqlite3_changes(m_db) > 0;
+}
+
+Result<bool> Catalog::is_denied(DenyKind kind, const Sha256& id) {
+  Stmt s(m_db, "SELECT 1 FROM denied WHERE kind = ? AND id = ?");
+  s.bind(1, deny_kind_name(kind)).bind(2, id);
+  return s.step();
+}
+
+Result<std::vector<DeniedRow>> Catalog::denylist() {
+  Stmt s(m_db, "SELECT kind, id, reason, since FROM denied ORDER BY since, kind, id");
+  std::vector<DeniedRow> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) break;
+    DeniedRow d;
+    d.kind = s.text(0) == "publisher" ? DenyKind::publisher : DenyKind::bundle;
+    if (!to_array(s.blob(1), d.id)) return sql_error(SQLITE_CORRUPT);
+    d.reason = s.text(2);
+    d.since = s.i64(3);
+    out.push_back(std::move(d));
+  }
+  return out;
 }
 
 Result<std::vector<PublicKey>> Catalog::own_channels() {

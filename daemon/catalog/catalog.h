@@ -34,7 +34,7 @@ struct sqlite3;
 
 namespace tz::catalog {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 enum class catalog_errc {
   newer_schema = 1,  // the database was written by a newer Tamizdat
@@ -71,6 +71,17 @@ struct BundleRow {
   std::string error;  // why it failed (an error name), when failed
   bool own = false;   // published by this node
   bool operator==(const BundleRow&) const = default;
+};
+
+// The operator's denylist: a publisher (its key) or a bundle (its ID).
+enum class DenyKind { publisher, bundle };
+[[nodiscard]] std::string_view deny_kind_name(DenyKind k);
+struct DeniedRow {
+  DenyKind kind = DenyKind::bundle;
+  Sha256 id{};  // the publisher's key bytes, or the bundle ID
+  std::string reason;
+  std::int64_t since = 0;
+  bool operator==(const DeniedRow&) const = default;
 };
 
 class Catalog {
@@ -123,6 +134,13 @@ class Catalog {
   // Channels this node has published to (`share` with no argument).
   [[nodiscard]] Result<void> mark_own_channel(const PublicKey& publisher, std::int64_t now);
   [[nodiscard]] Result<std::vector<PublicKey>> own_channels();
+
+  // The denylist. deny is idempotent (a second call replaces the reason);
+  // undeny returns whether the entry was there.
+  [[nodiscard]] Result<void> deny(DenyKind kind, const Sha256& id, std::string_view reason, std::int64_t now);
+  [[nodiscard]] Result<bool> undeny(DenyKind kind, const Sha256& id);
+  [[nodiscard]] Result<bool> is_denied(DenyKind kind, const Sha256& id);
+  [[nodiscard]] Result<std::vector<DeniedRow>> denylist();
 
   // Counters of rejected input, by reason (an error name such as "bad_signature").
   [[nodiscard]] Result<void> count_rejection(std::string_view reason, std::uint64_t n = 1);

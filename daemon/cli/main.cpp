@@ -172,6 +172,7 @@ struct Args {
   std::string link;
   bool no_wait = false;
   bool no_browser = false;
+  std::string reason;
   std::optional<double> timeout;  // seconds
 };
 
@@ -246,6 +247,43 @@ int cmd_follow(const Args& a, bool on) {
   } else {
     std::cout << (on ? "Following " : "No longer following ") << a.id << std::endl;
   }
+  return 0;
+}
+
+// `deny ID [--reason TEXT]`, `undeny ID`, `denylist`: the operator's
+// denylist. Prints the whole list afterwards.
+int cmd_deny(const Args& a, int mode) {  // mode: 1 deny, -1 undeny, 0 list
+  const std::string what = mode > 0 ? "deny" : mode < 0 ? "undeny" : "denylist";
+  tamizdat::v1::Request req;
+  if (mode == 0) {
+    req.mutable_deny_list();
+  } else {
+    req.mutable_deny()->set_id(a.id);
+    req.mutable_deny()->set_reason(a.reason);
+    req.mutable_deny()->set_remove(mode < 0);
+  }
+  auto r = ask_daemon(a, what, req);
+  if (!r) return kExitFailed;
+  const auto& d = r->deny();
+  if (a.json) {
+    json entries = json::array();
+    for (const auto& e : d.entries()) {
+      entries.push_back({{"id", e.id()}, {"kind", e.kind()}, {"reason", e.reason()}, {"since", e.since()}});
+    }
+    json j = {{"ok", true}, {"entries", entries}};
+    if (mode != 0) j["bundles"] = d.bundles();
+    std::cout << j.dump() << std::endl;
+    return 0;
+  }
+  if (mode > 0) std::cout << "Denied " << a.id << "; stopped and deleted " << d.bundles() << " bundles\n";
+  if (mode < 0) std::cout << "Removed " << a.id << " from the denylist; fetching " << d.bundles() << " bundles again\n";
+  if (d.entries().empty()) std::cout << "The denylist is empty\n";
+  for (const auto& e : d.entries()) {
+    std::cout << (e.kind() == "publisher" ? "publisher " : "bundle    ") << e.id();
+    if (!e.reason().empty()) std::cout << "  " << e.reason();
+    std::cout << "\n";
+  }
+  std::cout << std::flush;
   return 0;
 }
 
@@ -904,6 +942,15 @@ int run(int argc, char** argv) {
   auto* unfollow = app.add_subcommand("unfollow", "Stop following a publisher");
   unfollow->add_option("id", a.id, "Publisher ID")->required();
   add_json(unfollow);
+  auto* deny = app.add_subcommand("deny", "Never fetch nor serve a publisher or bundle (deletes what is held)");
+  deny->add_option("id", a.id, "Publisher ID or bundle ID")->required();
+  deny->add_option("--reason", a.reason, "Why, for your own record (at most 200 bytes)");
+  add_json(deny);
+  auto* undeny = app.add_subcommand("undeny", "Take a publisher or bundle off the denylist");
+  undeny->add_option("id", a.id, "Publisher ID or bundle ID")->required();
+  add_json(undeny);
+  auto* denylist = app.add_subcommand("denylist", "Show the denylist");
+  add_json(denylist);
   auto* ls = app.add_subcommand("ls", "List the bundles the daemon holds");
   ls->add_option("id", a.id, "Only this publisher's bundles");
   add_json(ls);
@@ -953,6 +1000,9 @@ int run(int argc, char** argv) {
   if (follow->parsed()) return cmd_follow(a, true);
   if (unfollow->parsed()) return cmd_follow(a, false);
   if (ls->parsed()) return cmd_ls(a);
+  if (deny->parsed()) return cmd_deny(a, 1);
+  if (undeny->parsed()) return cmd_deny(a, -1);
+  if (denylist->parsed()) return cmd_deny(a, 0);
   if (publish->parsed()) return cmd_publish(a);
   if (fetch->parsed()) return cmd_fetch(a);
   if (open->parsed()) return cmd_open(a);

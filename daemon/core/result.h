@@ -74,6 +74,7 @@ enum class errc {
   bad_target,             // request target not of the gateway's grammar (absolute-form, bad bundle ID, bad escape)
   no_such_page,           // a well-formed target naming none of the gateway's own pages
   gateway_off,            // the daemon runs without its reader gateway (--no-gateway)
+  denied,                 // the operator's denylist names this publisher or bundle
 };
 
 const boost::system::error_category& tamizdat_category() noexcept;

@@ -19,7 +19,9 @@ void Node::poll() {
   std::set<PublicKey> channels;
   if (auto f = m_catalog.followed()) channels.insert(f.value().begin(), f.value().end());
   if (auto o = m_catalog.own_channels()) channels.insert(o.value().begin(), o.value().end());
-  for (const auto& pk : channels) m_swarm->get_pointer(pk);
+  for (const auto& pk : channels) {
+    if (!is_denied(pk)) m_swarm->get_pointer(pk);
+  }
   for (auto& [key, b] : m_bundles) {
     if (std::exchange(b.awaiting_retry, false)) m_swarm->retry(key);
   }
@@ -116,6 +118,7 @@ void Node::on_pointer(const PublicKey& publisher, const Result<std::optional<swa
     return;
   }
   m_log(3, "DHT item seq " + std::to_string(item.value()->seq) + " found for " + encode_publisher_id(publisher));
+  if (is_denied(publisher)) return;
   const swarm::SignedPointer& p = *item.value();
   auto followed = m_catalog.is_followed(publisher);
   const auto own = m_catalog.own_channels();
@@ -174,6 +177,11 @@ void Node::head_arrived(const swarm::TorrentKey& key) {
   if (it == m_head_fetches.end()) return;
   const HeadFetch f = it->second;
   m_head_fetches.erase(it);
+  if (is_denied(f.publisher)) {
+    // Denied while its head was on the way: neither kept nor seeded.
+    m_swarm->remove(key, true);
+    return;
+  }
   const std::string who = encode_publisher_id(f.publisher);
   auto refuse_head = [&](const boost::system::error_code& ec, const std::string& why) {
     this->refuse_head(key, f, ec, why);
@@ -257,6 +265,10 @@ void Node::schedule_bundles(const VerifiedHead& head) {
 void Node::start_bundle(const Sha256& id, const InfoHashV1& v1, std::optional<PublicKey> publisher,
                         std::uint64_t max_size) {
   if (m_bundles.contains(v1)) return;
+  if (is_denied_bundle(id) || (publisher && is_denied(*publisher))) {
+    (void)m_catalog.set_state(id, catalog::BundleState::failed, error_name(errc::denied));
+    return;
+  }
   BundleFetch b;
   b.id = id;
   b.publisher = publisher;
@@ -345,6 +357,9 @@ void Node::check_manifest(const swarm::TorrentKey& key, BundleFetch& b) {
     if (t == b.meta.files.end() || t->size != f.size || t->root != f.pieces_root) {
       return fail_bundle(key, errc::bundle_mismatch, "its torrent differs from its manifest at " + f.path.str());
     }
+  }
+  if (is_denied(m.value().data().publisher)) {
+    return fail_bundle(key, errc::denied, "its publisher is on the denylist", false);
   }
   if (!b.publisher) {
     b.publisher = m.value().data().publisher;

@@ -81,14 +81,7 @@ void Node::start(swarm::Session& swarm) {
   // Heads: verified again (the catalogue is not trusted blindly), seeded, re-put.
   if (auto heads = m_catalog.heads()) {
     for (const auto& row : heads.value()) {
-      auto head = verify_head(row.envelope, &row.publisher);
-      if (!head) {
-        warn("stored head of " + encode_publisher_id(row.publisher) + " no longer verifies: " + head.error().message());
-        continue;
-      }
-      if (auto s = seed_head(head.value()); !s) warn("cannot seed a stored head: " + s.error().message());
-      // A head stored without its DHT signature has no pointer to re-put.
-      if (auto p = pointer_for(head.value(), row.dht_signature)) m_pointers[row.publisher] = p.value();
+      if (!is_denied(row.publisher)) restore_head(row);
     }
   } else {
     warn("cannot read heads from the catalogue: " + heads.error().message());
@@ -113,6 +106,17 @@ void Node::start(swarm::Session& swarm) {
   });
   every(m_republish_timer, m_options.republish_interval, &Node::republish);
   every(m_resume_timer, m_options.resume_interval, &Node::save_progress);
+}
+
+void Node::restore_head(const catalog::HeadRow& row) {
+  auto head = verify_head(row.envelope, &row.publisher);
+  if (!head) {
+    warn("stored head of " + encode_publisher_id(row.publisher) + " no longer verifies: " + head.error().message());
+    return;
+  }
+  if (auto s = seed_head(head.value()); !s) warn("cannot seed a stored head: " + s.error().message());
+  // A head stored without its DHT signature has no pointer to re-put.
+  if (auto p = pointer_for(head.value(), row.dht_signature)) m_pointers[row.publisher] = p.value();
 }
 
 void Node::restore_bundle(const catalog::BundleRow& row) {
@@ -230,6 +234,10 @@ void Node::handle(const tamizdat::v1::Request& request, control::Reply reply) {
       return reply(fetch(request.fetch().link()));
     case tamizdat::v1::Request::kPublish:
       return publish(request.publish(), std::move(reply));
+    case tamizdat::v1::Request::kDeny:
+      return reply(deny(request.deny()));
+    case tamizdat::v1::Request::kDenyList:
+      return reply(deny_list());
     case tamizdat::v1::Request::BODY_NOT_SET:
       break;
   }
@@ -260,6 +268,7 @@ tamizdat::v1::Response Node::status() {
 }
 
 Result<void> Node::start_following(const PublicKey& publisher) {
+  if (is_denied(publisher)) return errc::denied;
   BOOST_OUTCOME_TRY(m_catalog.follow(publisher, m_clock()));
   // Look the channel up now rather than at the next poll.
   if (m_swarm != nullptr) m_swarm->get_pointer(publisher);
@@ -378,13 +387,14 @@ tamizdat::v1::Response Node::fetch(const std::string& link) {
   // The bundle ID (the v2 hash) is what the node keys bundles by and what
   // the metadata is checked against: a v1-only link is not enough.
   if (!l.bundle_id) return refuse(errc::bad_link, "link without a bundle ID (urn:btmh)");
-  if (auto f = fetch_bundle(l); !f) return failure(f.error(), "recording the bundle");
+  if (auto f = fetch_bundle(l); !f) return failure(f.error(), f.error() == errc::denied ? "link" : "recording the bundle");
   r.mutable_fetch()->set_bundle_id(to_hex(*l.bundle_id));
   r.set_ok(true);
   return r;
 }
 
 Result<void> Node::fetch_bundle(const swarm::BundleLink& l) {
+  if (is_denied_bundle(*l.bundle_id) || (l.publisher && is_denied(*l.publisher))) return errc::denied;
   BOOST_OUTCOME_TRY(row, m_catalog.bundle(*l.bundle_id));
   if (row && row->state != catalog::BundleState::failed) return success();
   catalog::BundleRow b;

@@ -164,6 +164,15 @@ class Node final : public swarm::Events, public gateway::Library {
   void fail_bundle(const swarm::TorrentKey& key, const boost::system::error_code& ec, const std::string& detail,
                    bool rejected_input = true);
   void restore_bundle(const catalog::BundleRow& row);
+  // Verifies a stored head again, seeds it and takes its pointer to re-put.
+  void restore_head(const catalog::HeadRow& row);
+
+  // denylist (node/denylist.cpp)
+  tamizdat::v1::Response deny(const tamizdat::v1::DenyRequest& req);
+  // The whole list; `bundles` is what the last change stopped or restarted.
+  tamizdat::v1::Response deny_list(std::uint32_t bundles = 0);
+  bool is_denied(const PublicKey& publisher);
+  bool is_denied_bundle(const Sha256& id);
   void reconcile_bundles();
 
   void count(const boost::system::error_code& ec);
