@@ -37,7 +37,7 @@ const char* const kUsage =
     "                 [--peer HOST:PORT]... [--no-public-dht] [--log-level error|warn|info|debug]\n"
     "                 [--lan] [--force-encryption] [--socks5 HOST:PORT] [--poll-interval SECONDS]\n"
     "                 [--max-upload-rate KIB] [--max-download-rate KIB]\n"
-    "                 [--gateway IP:PORT | --no-gateway] [--gateway-allow-remote]\n"
+    "                 [--gateway IP:PORT | --no-gateway] [--gateway-allow-remote] [--max-followed N]\n"
     "Settings: flags win over the config file (TOML, same names with '_'); see docs/operator-guide.md.\n";
 
 bool is_switch(std::string_view flag) {
@@ -159,6 +159,7 @@ int run(int argc, char** argv) {
   tz::node::NodeOptions no;
   no.data_dir = s.data_dir;
   no.poll_interval = s.poll_interval;
+  no.max_followed = s.max_followed;
   tz::node::Node node(
       io, catalog.value(), no, [] { return static_cast<std::int64_t>(std::time(nullptr)); },
       [](int level, const std::string& line) {

@@ -699,6 +699,21 @@ TEST(Validate, RefusesAGatewayOnTheListenPort) {
   EXPECT_FALSE(validate(s));
 }
 
+TEST(ApplyFlag, MaxFollowedIsAPositiveBoundedCount) {
+  EXPECT_EQ(base().max_followed, kDefaultMaxFollowed);
+  EXPECT_EQ(std::get<Settings>(apply_flag(base(), "--max-followed", "5", kEnv)).max_followed, 5u);
+  EXPECT_EQ(std::get<Settings>(apply_toml(base(), "max_followed = 100000\n", kEnv)).max_followed, kMaxFollowedLimit);
+  for (const char* bad : {"0", "100001", "-1", "x", "99999999999999999999999"}) {
+    const auto r = apply_flag(base(), "--max-followed", bad, kEnv);
+    ASSERT_TRUE(std::holds_alternative<ConfigError>(r)) << bad;
+    EXPECT_EQ(std::get<ConfigError>(r).key, "--max-followed");
+  }
+  const auto t = apply_toml(base(), "max_followed = 0\n", kEnv);
+  ASSERT_TRUE(std::holds_alternative<ConfigError>(t));
+  EXPECT_EQ(std::get<ConfigError>(t).key, "max_followed");
+  EXPECT_EQ(std::get<ConfigError>(t).line, 1u);
+}
+
 TEST(Validate, AGatewayOffLoopbackNeedsItsOwnSwitch) {
   for (const char* host : {"0.0.0.0", "192.0.2.7", "::", "2001:db8::1"}) {
     Settings s = base();

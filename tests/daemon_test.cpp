@@ -229,6 +229,25 @@ TEST_F(DaemonTest, AClientHangingUpMidFileDoesNotStopTheNode) {
   EXPECT_EQ(d.stop(SIGTERM), 0) << d.log();
 }
 
+// max_followed bounds how many publishers a node follows; following one
+// already followed, and following again after an unfollow, still work.
+TEST_F(DaemonTest, FollowingStopsAtMaxFollowed) {
+  Daemon d(dir(), {"--max-followed", "2"});
+  ASSERT_TRUE(d.ready()) << d.log();
+  std::vector<std::string> ids;
+  for (std::uint8_t i = 1; i <= 3; ++i) ids.push_back(encode_publisher_id(test::fixed_key(i).public_key()));
+  EXPECT_EQ(cli(dir(), {"follow", ids[0]}).code, 0);
+  EXPECT_EQ(cli(dir(), {"follow", ids[1]}).code, 0);
+  Outcome third = cli(dir(), {"follow", ids[2], "--json"});
+  EXPECT_EQ(third.code, 1);
+  EXPECT_NE(third.out.find("\"too_many_followed\""), std::string::npos) << third.out;
+  EXPECT_EQ(cli(dir(), {"follow", ids[0]}).code, 0);  // already followed: fine
+  EXPECT_EQ(cli(dir(), {"unfollow", ids[1]}).code, 0);
+  EXPECT_EQ(cli(dir(), {"follow", ids[2]}).code, 0);
+  EXPECT_NE(cli(dir(), {"status", "--json"}).out.find("\"followed\":2"), std::string::npos);
+  EXPECT_EQ(d.stop(SIGTERM), 0);
+}
+
 TEST_F(DaemonTest, LogLevelFiltersLines) {
   Daemon d(dir(), {"--log-level", "warn"});
   ASSERT_TRUE(d.ready()) << d.log();

@@ -495,6 +495,38 @@ TEST_F(GatewayServer, TwoHundredConcurrentClientsAreAllAnswered) {
   EXPECT_EQ(ok, kClients);
 }
 
+TEST(GatewayServerLimits, ConnectionsPastTheLimitAreClosedAndCounted) {
+  std::signal(SIGPIPE, SIG_IGN);
+  FakeLibrary lib;
+  boost::asio::io_context io;
+  ServerOptions o;
+  o.listen = {boost::asio::ip::make_address_v4("127.0.0.1"), 0};
+  o.max_connections = 3;
+  Server server(io, lib, o, [](int, const std::string&) {});
+  ASSERT_TRUE(server.start());
+  auto guard = boost::asio::make_work_guard(io);
+  std::thread t([&] { io.run(); });
+  std::vector<int> held;
+  for (int i = 0; i < 3; ++i) held.push_back(connect_to(server.port()));
+  std::this_thread::sleep_for(200ms);  // all three accepted
+  const int extra = connect_to(server.port());
+  EXPECT_TRUE(closed_within(extra, 2000ms));
+  ::close(extra);
+  // One held connection still gets answers.
+  send_all(held[0], get("localhost:" + std::to_string(server.port()), "/"));
+  std::string rest;
+  EXPECT_EQ(read_reply(held[0], rest).status, 200);
+  for (const int fd : held) ::close(fd);
+  std::promise<std::map<std::string, std::uint64_t>> counts;
+  boost::asio::post(io, [&] {
+    counts.set_value(server.rejections());
+    server.stop();
+  });
+  EXPECT_EQ(counts.get_future().get()["too_many_connections"], 1u);
+  guard.reset();
+  t.join();
+}
+
 TEST_F(GatewayServer, KeepAliveAnswersRequestsInTurn) {
   const int fd = connect_to(m_port);
   ASSERT_GE(fd, 0);

@@ -202,6 +202,14 @@ std::optional<std::uint32_t> checked_rate_kib(std::int64_t v, std::string_view s
   return static_cast<std::uint32_t>(v);
 }
 
+std::optional<std::uint32_t> checked_max_followed(std::int64_t v, std::string_view shown, std::string& why) {
+  if (v < 1 || v > kMaxFollowedLimit) {
+    why = std::string(shown) + " publishers is out of range 1.." + std::to_string(kMaxFollowedLimit);
+    return std::nullopt;
+  }
+  return static_cast<std::uint32_t>(v);
+}
+
 std::optional<LogLevel> checked_log_level(std::string_view text, std::string& why) {
   auto level = parse_log_level(text);
   if (!level) why = quoted(text) + " is not a log level (error, warn, info or debug)";
@@ -328,7 +336,7 @@ struct TomlKey {
   TomlSetter set;
 };
 
-constexpr std::array<TomlKey, 14> kTomlKeys{{
+constexpr std::array<TomlKey, 15> kTomlKeys{{
     {"data_dir",
      [](Settings& s, const toml::node& n, const Environment& env) -> Check {
        Check problem;
@@ -419,6 +427,16 @@ constexpr std::array<TomlKey, 14> kTomlKeys{{
      [](Settings& s, const toml::node& n, const Environment&) -> Check {
        return set_bool(s.gateway_allow_remote, n);
      }},
+    {"max_followed",
+     [](Settings& s, const toml::node& n, const Environment&) -> Check {
+       const auto* i = n.as_integer();
+       if (i == nullptr) return wrong_type(n, "an integer number of publishers");
+       std::string why;
+       auto v = checked_max_followed(i->get(), std::to_string(i->get()), why);
+       if (!v) return Problem{why, line_of(n)};
+       s.max_followed = *v;
+       return std::nullopt;
+     }},
 }};
 
 const TomlKey* find_toml_key(std::string_view name) {
@@ -429,7 +447,7 @@ const TomlKey* find_toml_key(std::string_view name) {
 }
 
 // Which TOML key each flag sets, for "did you mean" hints both ways.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 15> kFlagKeys{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 16> kFlagKeys{{
     {"--data-dir", "data_dir"},
     {"--listen", "listen"},
     {"--bootstrap", "bootstrap"},
@@ -445,6 +463,7 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 15> kFlagKey
     {"--gateway", "gateway"},
     {"--no-gateway", "gateway"},
     {"--gateway-allow-remote", "gateway_allow_remote"},
+    {"--max-followed", "max_followed"},
 }};
 
 std::string replaced(std::string_view s, char from, char to) {
@@ -549,7 +568,7 @@ std::optional<std::string> set_flag_rate(std::uint32_t& field, std::string_view 
   return std::nullopt;
 }
 
-constexpr std::array<Flag, 15> kFlags{{
+constexpr std::array<Flag, 16> kFlags{{
     {"--data-dir", false,
      [](Settings& s, std::string_view v, const Environment& env) -> std::optional<std::string> {
        std::string why;
@@ -627,6 +646,17 @@ constexpr std::array<Flag, 15> kFlags{{
     {"--gateway-allow-remote", true,
      [](Settings& s, std::string_view, const Environment&) -> std::optional<std::string> {
        s.gateway_allow_remote = true;
+       return std::nullopt;
+     }},
+    {"--max-followed", false,
+     [](Settings& s, std::string_view v, const Environment&) -> std::optional<std::string> {
+       if (v.empty() || !std::all_of(v.begin(), v.end(), is_digit)) return quoted(v) + " is not a whole number";
+       std::int64_t n = 0;
+       for (char c : v) n = std::min<std::int64_t>(n * 10 + (c - '0'), std::int64_t{kMaxFollowedLimit} + 1);
+       std::string why;
+       auto m = checked_max_followed(n, printable(v, false), why);
+       if (!m) return why;
+       s.max_followed = *m;
        return std::nullopt;
      }},
 }};

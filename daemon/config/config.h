@@ -38,6 +38,10 @@ inline constexpr std::chrono::seconds kMaxPollInterval{24 * 60 * 60};
 // Largest max_upload_rate / max_download_rate, in KiB/s (4 GiB/s): beyond
 // any link a volunteer runs, so a larger number is a typo.
 inline constexpr std::uint32_t kMaxRateKib = 4 * 1024 * 1024;
+// max_followed: how many publishers one node may follow (each costs a DHT
+// lookup per poll and its bundles' disk), 1..kMaxFollowedLimit.
+inline constexpr std::uint32_t kDefaultMaxFollowed = 1000;
+inline constexpr std::uint32_t kMaxFollowedLimit = 100000;
 
 inline constexpr std::uint16_t kDefaultListenPort = 6881;
 inline constexpr std::uint16_t kDefaultGatewayPort = 8733;
@@ -86,6 +90,8 @@ struct Settings {
   std::uint32_t max_download_rate_kib = 0;
   // HTTP gateway listen address (an IP literal), or nullopt when disabled.
   std::optional<Endpoint> gateway{Endpoint{"127.0.0.1", kDefaultGatewayPort}};
+  // Most publishers followed at once; `follow` beyond it is refused.
+  std::uint32_t max_followed = kDefaultMaxFollowed;
   // Lets `gateway` be an address that is not loopback (a container's 0.0.0.0
   // behind a port mapping). Off: validate() refuses such an address.
   bool gateway_allow_remote = false;
@@ -156,7 +162,8 @@ struct Environment {
 //   public_dht, lan, force_encryption boolean,
 //   log_level string, poll_interval integer seconds,
 //   max_upload_rate, max_download_rate integer KiB per second (0: unlimited),
-//   gateway string "IP:PORT" or false, gateway_allow_remote boolean.
+//   gateway string "IP:PORT" or false, gateway_allow_remote boolean,
+//   max_followed integer 1..kMaxFollowedLimit.
 // Fails with a ConfigError when the text is over kMaxConfigBytes or not valid
 // TOML (key empty, message with the parser's line and reason), or for the
 // first (in file order) unknown key, table where a value belongs, value of the
@@ -180,7 +187,7 @@ struct Environment {
 //   --socks5 HOST:PORT    --log-level LEVEL     --poll-interval SECONDS
 //   --no-public-dht       --lan                 --force-encryption
 //   --max-upload-rate KIB --max-download-rate KIB (KiB per second, 0: unlimited)
-//   --gateway-allow-remote
+//   --gateway-allow-remote                      --max-followed N
 // `--config FILE` is not a setting: the caller reads it to call load_file, and
 // here it is an unknown flag. Fails with a ConfigError whose key is `flag` for
 // an unknown flag, a switch given a value, a flag needing a value given none,

@@ -75,6 +75,7 @@ enum class errc {
   no_such_page,           // a well-formed target naming none of the gateway's own pages
   gateway_off,            // the daemon runs without its reader gateway (--no-gateway)
   denied,                 // the operator's denylist names this publisher or bundle
+  too_many_followed,      // following one more publisher would pass max_followed
 };
 
 const boost::system::error_category& tamizdat_category() noexcept;

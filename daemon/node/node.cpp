@@ -269,6 +269,11 @@ tamizdat::v1::Response Node::status() {
 
 Result<void> Node::start_following(const PublicKey& publisher) {
   if (is_denied(publisher)) return errc::denied;
+  BOOST_OUTCOME_TRY(already, m_catalog.is_followed(publisher));
+  if (!already) {
+    BOOST_OUTCOME_TRY(followed, m_catalog.followed());
+    if (followed.size() >= m_options.max_followed) return errc::too_many_followed;
+  }
   BOOST_OUTCOME_TRY(m_catalog.follow(publisher, m_clock()));
   // Look the channel up now rather than at the next poll.
   if (m_swarm != nullptr) m_swarm->get_pointer(publisher);

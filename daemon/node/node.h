@@ -55,6 +55,8 @@ struct NodeOptions {
   std::chrono::seconds republish_interval{600};
   std::chrono::seconds resume_interval{30};
   unsigned worker_threads = 2;
+  // Most publishers followed at once (config max_followed).
+  std::uint32_t max_followed = 1000;
   // The reader gateway's home page URL, for status; empty when it is off.
   std::string gateway_url;
 };
