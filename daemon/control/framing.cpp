@@ -56,4 +56,12 @@ std::optional<std::vector<std::uint8_t>> FrameReader::next() {
   return msg;
 }
 
+tamizdat::v1::Response error_response(std::string_view error, std::string_view message) {
+  tamizdat::v1::Response r;
+  r.set_ok(false);
+  r.set_error(std::string(error));
+  r.set_message(std::string(message));
+  return r;
+}
+
 }  // namespace tz::control

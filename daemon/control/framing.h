@@ -7,11 +7,13 @@
 #pragma once
 
 #include "core/result.h"
+#include "tamizdat/v1/control.pb.h"
 
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 namespace tz::control {
@@ -46,5 +48,10 @@ class FrameReader {
   std::size_t m_start = 0;
   bool m_failed = false;
 };
+
+// Builds an error response (ok false, a stable error name and one sentence).
+// Here rather than in server.h so that code without the server (the fuzz
+// build, which cannot compile Asio's coroutines with clang) builds the same.
+[[nodiscard]] tamizdat::v1::Response error_response(std::string_view error, std::string_view message);
 
 }  // namespace tz::control

@@ -21,14 +21,6 @@ namespace tz::control {
 namespace asio = boost::asio;
 using stream = asio::local::stream_protocol;
 
-tamizdat::v1::Response error_response(std::string_view error, std::string_view message) {
-  tamizdat::v1::Response r;
-  r.set_ok(false);
-  r.set_error(std::string(error));
-  r.set_message(std::string(message));
-  return r;
-}
-
 // The reply slot of one request. The connection's coroutine waits on `timer`
 // (which never expires by itself) until the Reply fills `response` and
 // cancels it, or until stop() marks the slot abandoned and cancels it.

@@ -12,6 +12,7 @@
 // worked on (publishing may take an hour). Use on the io thread only.
 #pragma once
 
+#include "control/framing.h"
 #include "core/result.h"
 #include "tamizdat/v1/control.pb.h"
 
@@ -66,7 +67,5 @@ class Server {
   std::shared_ptr<Impl> m_impl;
 };
 
-// Builds an error response.
-[[nodiscard]] tamizdat::v1::Response error_response(std::string_view error, std::string_view message);
 
 }  // namespace tz::control

@@ -183,16 +183,6 @@ void check_reserialises(const Message& m, const char* what) {
   check(serialise(again) == once, what);
 }
 
-// The reply server.cpp's error_response builds (not called: the libFuzzer
-// build links framing.cpp alone, see CMakeLists.txt).
-tamizdat::v1::Response error_reply(std::string_view error, std::string_view message) {
-  tamizdat::v1::Response r;
-  r.set_ok(false);
-  r.set_error(std::string(error));
-  r.set_message(std::string(message));
-  return r;
-}
-
 tamizdat::v1::Response stand_in_reply(const tamizdat::v1::Request& req) {
   tamizdat::v1::Response r;
   r.set_ok(true);
@@ -228,7 +218,7 @@ void serve(Bytes stream) {
     const Bytes msg = stream.subspan(m.offset, m.size);
     tamizdat::v1::Request req;
     if (!parse_no_throw(req, msg) || req.body_case() == tamizdat::v1::Request::BODY_NOT_SET) {
-      replies.push_back(error_reply("malformed_request", "not a control request"));
+      replies.push_back(tz::control::error_response("malformed_request", "not a control request"));
     } else {
       check_reserialises(req, "a handed-on request does not serialise back to itself");
       replies.push_back(stand_in_reply(req));
@@ -236,7 +226,7 @@ void serve(Bytes stream) {
     tamizdat::v1::Response resp;
     if (parse_no_throw(resp, msg)) check_reserialises(resp, "a response does not serialise back to itself");
   }
-  if (model.refused_at) replies.push_back(error_reply("oversized", "request larger than 1 MiB"));
+  if (model.refused_at) replies.push_back(tz::control::error_response("oversized", "request larger than 1 MiB"));
   check_replies(replies);
 }
 
