@@ -3,8 +3,8 @@
 // here is attacker-controlled: any web page the reader opens can make the
 // browser send requests to the gateway (and a DNS-rebinding page can make
 // them look same-origin to itself), so these parsers accept one canonical
-// spelling of each thing and refuse the rest. The HTTP server (a later step of
-// issue 5) maps the results to statuses: bad_host -> 421, bad_target -> 400,
+// spelling of each thing and refuse the rest. The HTTP server (server.h) maps
+// the results to statuses: bad_host -> 421, bad_target -> 400,
 // oversized -> 414, unsafe_path and no_such_page -> 404, unsatisfiable range
 // -> 416. Byte-exact grammar: docs/protocol.md ("Gateway origins and paths");
 // why: docs/threat-model.md ("The reader gateway").
