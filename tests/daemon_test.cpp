@@ -248,6 +248,21 @@ TEST_F(DaemonTest, FollowingStopsAtMaxFollowed) {
   EXPECT_EQ(d.stop(SIGTERM), 0);
 }
 
+// A local client's bytes must not write to the daemon's log through
+// libprotobuf (it prints its own lines for invalid UTF-8 in a string).
+TEST_F(DaemonTest, InvalidUtf8InARequestLeavesNoLineInTheLog) {
+  Daemon d(dir());
+  ASSERT_TRUE(d.ready()) << d.log();
+  // Request{follow: FollowRequest{publisher_id: "\xff\xfe"}}, written by hand.
+  const std::vector<std::uint8_t> body = {0x12, 0x04, 0x0a, 0x02, 0xff, 0xfe};
+  const std::string r = raw_exchange(dir() / "control.sock", control::frame(body));
+  EXPECT_NE(r.find("malformed_request"), std::string::npos) << r;
+  EXPECT_EQ(cli(dir(), {"status"}).code, 0);
+  EXPECT_EQ(d.stop(SIGTERM), 0);
+  EXPECT_EQ(d.log().find("UTF-8"), std::string::npos) << d.log();
+  EXPECT_EQ(d.log().find("libprotobuf"), std::string::npos) << d.log();
+}
+
 TEST_F(DaemonTest, LogLevelFiltersLines) {
   Daemon d(dir(), {"--log-level", "warn"});
   ASSERT_TRUE(d.ready()) << d.log();

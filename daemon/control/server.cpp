@@ -1,6 +1,7 @@
 #include "control/server.h"
 
 #include "control/framing.h"
+#include "core/proto_util.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -181,6 +182,9 @@ Server::Server(asio::io_context& io, std::filesystem::path socket_path, Handler 
 Server::~Server() { stop(); }
 
 Result<void> Server::start() {
+  // Requests are outside input too: libprotobuf must not write its own lines
+  // (e.g. for invalid UTF-8 in a string) to the daemon's log for them.
+  detail::quiet_protobuf_logs();
   boost::system::error_code ec;
   std::error_code fec;
   std::filesystem::remove(m_impl->path, fec);  // a socket left by a crash

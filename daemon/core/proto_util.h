@@ -1,4 +1,5 @@
-// Internal to core: protobuf set-up shared by the parsers of outside input.
+// Protobuf set-up shared by the parsers of outside input (core's, and the
+// control server's).
 #pragma once
 
 namespace tz::detail {
