@@ -553,16 +553,21 @@ std::optional<std::string> set_flag_endpoint(Endpoint& field, std::string_view v
   return std::nullopt;
 }
 
-std::optional<std::string> set_flag_rate(std::uint32_t& field, std::string_view value) {
-  if (value.empty() || !std::all_of(value.begin(), value.end(), is_digit)) {
-    return quoted(value) + " is not a whole number of KiB per second";
-  }
-  // Stop counting one past the maximum, so no length of digits overflows and
-  // leading zeros still read as zeros.
+// The decimal number a flag value spells, counting no further than one past
+// `max` (so no length of digits overflows and leading zeros still read as
+// zeros); nullopt unless it is all digits.
+std::optional<std::int64_t> flag_number(std::string_view value, std::int64_t max) {
+  if (value.empty() || !std::all_of(value.begin(), value.end(), is_digit)) return std::nullopt;
   std::int64_t n = 0;
-  for (char c : value) n = std::min<std::int64_t>(n * 10 + (c - '0'), std::int64_t{kMaxRateKib} + 1);
+  for (char c : value) n = std::min<std::int64_t>(n * 10 + (c - '0'), max + 1);
+  return n;
+}
+
+std::optional<std::string> set_flag_rate(std::uint32_t& field, std::string_view value) {
+  const auto n = flag_number(value, kMaxRateKib);
+  if (!n) return quoted(value) + " is not a whole number of KiB per second";
   std::string why;
-  auto rate = checked_rate_kib(n, printable(value, false), why);
+  auto rate = checked_rate_kib(*n, printable(value, false), why);
   if (!rate) return why;
   field = *rate;
   return std::nullopt;
@@ -650,11 +655,10 @@ constexpr std::array<Flag, 16> kFlags{{
      }},
     {"--max-followed", false,
      [](Settings& s, std::string_view v, const Environment&) -> std::optional<std::string> {
-       if (v.empty() || !std::all_of(v.begin(), v.end(), is_digit)) return quoted(v) + " is not a whole number";
-       std::int64_t n = 0;
-       for (char c : v) n = std::min<std::int64_t>(n * 10 + (c - '0'), std::int64_t{kMaxFollowedLimit} + 1);
+       const auto n = flag_number(v, kMaxFollowedLimit);
+       if (!n) return quoted(v) + " is not a whole number";
        std::string why;
-       auto m = checked_max_followed(n, printable(v, false), why);
+       auto m = checked_max_followed(*n, printable(v, false), why);
        if (!m) return why;
        s.max_followed = *m;
        return std::nullopt;

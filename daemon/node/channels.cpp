@@ -441,9 +441,14 @@ void Node::fail_bundle(const swarm::TorrentKey& key, const boost::system::error_
     warn("gave up bundle " + to_hex(id) + ": " + detail);
   }
   (void)m_catalog.set_state(id, catalog::BundleState::failed, error_name(ec));
+  discard_torrent(key);
+}
+
+void Node::discard_torrent(const swarm::TorrentKey& key) {
+  m_bundles.erase(key);
   m_swarm->remove(key, true);
-  std::error_code fec;
-  fs::remove(resume_file(key), fec);
+  std::error_code ec;
+  fs::remove(resume_file(key), ec);
 }
 
 void Node::on_torrent_error(const swarm::TorrentKey& key, const std::string& message) {

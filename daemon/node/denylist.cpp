@@ -120,10 +120,7 @@ tamizdat::v1::Response Node::deny(const tamizdat::v1::DenyRequest& req) {
     if (row.state == catalog::BundleState::failed && row.error == error_name(errc::denied)) continue;
     swarm::TorrentKey key{};
     if (find_fetch(row.id, &key) != nullptr) {
-      m_bundles.erase(key);
-      m_swarm->remove(key, true);
-      std::error_code ec;
-      fs::remove(resume_file(key), ec);
+      discard_torrent(key);
     } else {
       // Not in the session (failed before): only the node's own copy goes.
       std::error_code ec;

@@ -165,6 +165,8 @@ class Node final : public swarm::Events, public gateway::Library {
   // counted as rejected input unless it is the node's own failure.
   void fail_bundle(const swarm::TorrentKey& key, const boost::system::error_code& ec, const std::string& detail,
                    bool rejected_input = true);
+  // Removes a bundle's torrent, its data and its resume file, and forgets it.
+  void discard_torrent(const swarm::TorrentKey& key);
   void restore_bundle(const catalog::BundleRow& row);
   // Verifies a stored head again, seeds it and takes its pointer to re-put.
   void restore_head(const catalog::HeadRow& row);
