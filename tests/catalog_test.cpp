@@ -243,6 +243,8 @@ TEST_F(CatalogTest, MigratesASchemaOneDatabase) {
   EXPECT_EQ(all[0].error, "");
   EXPECT_TRUE(c.own_channels().value().empty());
   EXPECT_TRUE(c.denylist().value().empty());
+  EXPECT_FALSE(all[0].pinned);
+  EXPECT_TRUE(c.policies().value().empty());
 }
 
 TEST_F(CatalogTest, TheDenylistPersistsAndKeepsKindsApart) {
@@ -267,6 +269,50 @@ TEST_F(CatalogTest, TheDenylistPersistsAndKeepsKindsApart) {
   EXPECT_FALSE(c.undeny(DenyKind::publisher, pub.bytes).value());
   EXPECT_FALSE(c.is_denied(DenyKind::publisher, pub.bytes).value());
   EXPECT_EQ(c.denylist().value().size(), 1u);
+}
+
+TEST_F(CatalogTest, PinsAndPoliciesPersistAndUpsertKeepsThePin) {
+  const PublicKey pub = m_key.public_key();
+  BundleRow b;
+  b.id[0] = 3;
+  b.publisher = pub;
+  b.title = "t";
+  b.path = "/x";
+  {
+    Catalog c = open();
+    ASSERT_TRUE(c.upsert_bundle(b));
+    ASSERT_TRUE(c.set_pinned(b.id, true));
+    // A later upsert (state changes, metadata) does not unpin it.
+    b.state = BundleState::verified;
+    ASSERT_TRUE(c.upsert_bundle(b));
+    ASSERT_TRUE(c.follow(pub, 1));
+    ASSERT_TRUE(c.set_policy(pub, {std::uint64_t{20} << 30, 5, std::nullopt}));
+  }
+  Catalog c = open();
+  const auto row = c.bundle(b.id).value();
+  ASSERT_TRUE(row);
+  EXPECT_TRUE(row->pinned);
+  EXPECT_EQ(row->state, BundleState::verified);
+  const auto all = c.policies().value();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all.at(pub), (PublisherPolicy{std::uint64_t{20} << 30, 5, std::nullopt}));
+  // Back to the defaults, then unpinned.
+  ASSERT_TRUE(c.set_policy(pub, {}));
+  EXPECT_EQ(c.policies().value().at(pub), PublisherPolicy{});
+  ASSERT_TRUE(c.set_pinned(b.id, false));
+  EXPECT_FALSE(c.bundle(b.id).value()->pinned);
+  // Neither for what the catalogue does not hold.
+  Sha256 other{};
+  other[0] = 9;
+  EXPECT_EQ(c.set_pinned(other, true).error(), catalog_errc::not_found);
+  PublicKey stranger;
+  stranger.bytes.fill(4);
+  EXPECT_EQ(c.set_policy(stranger, {}).error(), catalog_errc::not_found);
+  // Unfollowing forgets the policy; following again starts from the defaults.
+  ASSERT_TRUE(c.set_policy(pub, {1, 1, 1}));
+  ASSERT_TRUE(c.unfollow(pub).value());
+  ASSERT_TRUE(c.follow(pub, 2));
+  EXPECT_EQ(c.policies().value().at(pub), PublisherPolicy{});
 }
 
 }  // namespace

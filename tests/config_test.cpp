@@ -741,6 +741,74 @@ TEST(ApplyFlag, MaxFollowedIsAPositiveBoundedCount) {
   EXPECT_EQ(std::get<ConfigError>(t).line, 1u);
 }
 
+TEST(ParseSize, UnitsSpacesAndFractions) {
+  EXPECT_EQ(parse_size("0"), 0u);
+  EXPECT_EQ(parse_size("500"), 500u);
+  EXPECT_EQ(parse_size("500 B"), 500u);
+  EXPECT_EQ(parse_size("10GiB"), std::uint64_t{10} << 30);
+  EXPECT_EQ(parse_size("10 gib"), std::uint64_t{10} << 30);
+  EXPECT_EQ(parse_size("10G"), std::uint64_t{10} << 30);
+  EXPECT_EQ(parse_size("10 GB"), 10'000'000'000u);
+  EXPECT_EQ(parse_size("1.5 GB"), 1'500'000'000u);
+  EXPECT_EQ(parse_size("1.5MiB"), 1'572'864u);
+  EXPECT_EQ(parse_size(" 2 TiB "), std::uint64_t{2} << 40);
+  EXPECT_EQ(parse_size("1 KB"), 1000u);
+  EXPECT_EQ(parse_size("1 k"), 1024u);
+  EXPECT_EQ(parse_size("1048576 TiB"), kMaxQuotaBytes);
+  for (const char* bad : {"", " ", "GiB", "-1", "1.5", "1.", ".5 GB", "10 GiBs", "10 GiB x", "1e9", "0x10",
+                          "1048577 TiB", "99999999999999999999", "1.1234567 GB", "1,5 GB", "10\tGB"}) {
+    std::string why;
+    EXPECT_FALSE(parse_size(bad, &why)) << bad;
+    EXPECT_FALSE(why.empty()) << bad;
+  }
+}
+
+TEST(ApplyToml, StoragePolicyKeys) {
+  const auto ok = apply_toml(base(),
+                             "quota = \"50 GiB\"\npublisher_quota = 1000000\nkeep_newest = 20\nkeep_days = 90\n", kEnv);
+  ASSERT_TRUE(std::holds_alternative<Settings>(ok)) << std::get<ConfigError>(ok).message;
+  const Settings& s = std::get<Settings>(ok);
+  EXPECT_EQ(s.quota, std::uint64_t{50} << 30);
+  EXPECT_EQ(s.publisher_quota, 1000000u);
+  EXPECT_EQ(s.keep_newest, 20u);
+  EXPECT_EQ(s.keep_days, 90u);
+  // Defaults: no limits.
+  EXPECT_EQ(base().quota, 0u);
+  EXPECT_EQ(base().keep_newest, 0u);
+  for (const auto& [text, key] : std::vector<std::pair<std::string, std::string>>{
+           {"quota = -5\n", "quota"},
+           {"quota = \"lots\"\n", "quota"},
+           {"quota = 1.5\n", "quota"},
+           {"publisher_quota = \"2 EiB\"\n", "publisher_quota"},
+           {"keep_newest = -1\n", "keep_newest"},
+           {"keep_newest = 1000001\n", "keep_newest"},
+           {"keep_days = \"30\"\n", "keep_days"},
+           {"keep_days = 36501\n", "keep_days"}}) {
+    const auto r = apply_toml(base(), text, kEnv);
+    ASSERT_TRUE(std::holds_alternative<ConfigError>(r)) << text;
+    EXPECT_EQ(std::get<ConfigError>(r).key, key) << text;
+    EXPECT_EQ(std::get<ConfigError>(r).line, 1u) << text;
+  }
+}
+
+TEST(ApplyFlag, StoragePolicyFlags) {
+  Settings s = base();
+  s = std::get<Settings>(apply_flag(s, "--quota", "20GiB", kEnv));
+  s = std::get<Settings>(apply_flag(s, "--publisher-quota", "3 GB", kEnv));
+  s = std::get<Settings>(apply_flag(s, "--keep-newest", "7", kEnv));
+  s = std::get<Settings>(apply_flag(s, "--keep-days", "0", kEnv));
+  EXPECT_EQ(s.quota, std::uint64_t{20} << 30);
+  EXPECT_EQ(s.publisher_quota, 3'000'000'000u);
+  EXPECT_EQ(s.keep_newest, 7u);
+  EXPECT_EQ(s.keep_days, 0u);
+  for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--quota", "x"}, {"--quota", ""}, {"--keep-newest", "-3"}, {"--keep-days", "36501"}, {"--keep-days", "1d"}}) {
+    const auto r = apply_flag(base(), flag, value, kEnv);
+    ASSERT_TRUE(std::holds_alternative<ConfigError>(r)) << flag << " " << value;
+    EXPECT_EQ(std::get<ConfigError>(r).key, flag);
+  }
+}
+
 TEST(Validate, AGatewayOffLoopbackNeedsItsOwnSwitch) {
   for (const char* host : {"0.0.0.0", "192.0.2.7", "::", "2001:db8::1"}) {
     Settings s = base();

@@ -3,6 +3,8 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <utility>
 
@@ -67,6 +69,14 @@ constexpr const char* kMigrations[] = {
       PRIMARY KEY (kind, id)
     ) WITHOUT ROWID;
     )sql",
+    // 4: the storage policy. Pinned bundles; per followed publisher a quota
+    // and keep rule (NULL: the config's default).
+    R"sql(
+    ALTER TABLE bundles ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0 CHECK (pinned IN (0, 1));
+    ALTER TABLE publishers ADD COLUMN quota INTEGER CHECK (quota >= 0);
+    ALTER TABLE publishers ADD COLUMN keep_newest INTEGER CHECK (keep_newest >= 0);
+    ALTER TABLE publishers ADD COLUMN keep_days INTEGER CHECK (keep_days >= 0);
+    )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -124,6 +134,10 @@ class Stmt {
     keep(sqlite3_bind_int64(m_stmt, i, v));
     return *this;
   }
+  Stmt& bind_null(int i) {
+    keep(sqlite3_bind_null(m_stmt, i));
+    return *this;
+  }
   // Steps once: SQLITE_ROW or SQLITE_DONE on success.
   [[nodiscard]] Result<bool> step() {
     if (m_rc != SQLITE_OK) return sql_error(m_rc);
@@ -147,6 +161,7 @@ class Stmt {
     return p != nullptr ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col))) : std::string();
   }
   [[nodiscard]] std::int64_t i64(int col) const { return sqlite3_column_int64(m_stmt, col); }
+  [[nodiscard]] bool is_null(int col) const { return sqlite3_column_type(m_stmt, col) == SQLITE_NULL; }
 
  private:
   void keep(int rc) {
@@ -215,6 +230,7 @@ Result<BundleRow> read_bundle(const Stmt& s) {
   r.added_at = s.i64(7);
   r.error = s.text(8);
   r.own = s.i64(9) != 0;
+  r.pinned = s.i64(10) != 0;
   return r;
 }
 
@@ -398,7 +414,7 @@ Result<void> Catalog::set_state(const Sha256& id, BundleState state, std::string
 }
 
 Result<std::optional<BundleRow>> Catalog::bundle(const Sha256& id) {
-  Stmt s(m_db, "SELECT id, info_hash_v1, publisher, title, state, size, path, added_at, error, own FROM bundles WHERE id = ?");
+  Stmt s(m_db, "SELECT id, info_hash_v1, publisher, title, state, size, path, added_at, error, own, pinned FROM bundles WHERE id = ?");
   s.bind(1, id);
   BOOST_OUTCOME_TRY(row, s.step());
   if (!row) return std::optional<BundleRow>();
@@ -407,9 +423,9 @@ Result<std::optional<BundleRow>> Catalog::bundle(const Sha256& id) {
 }
 
 Result<std::vector<BundleRow>> Catalog::bundles(const std::optional<PublicKey>& publisher) {
-  Stmt s(m_db, publisher ? "SELECT id, info_hash_v1, publisher, title, state, size, path, added_at, error, own FROM bundles "
+  Stmt s(m_db, publisher ? "SELECT id, info_hash_v1, publisher, title, state, size, path, added_at, error, own, pinned FROM bundles "
                            "WHERE publisher = ? ORDER BY added_at, rowid"
-                         : "SELECT id, info_hash_v1, publisher, title, state, size, path, added_at, error, own FROM bundles "
+                         : "SELECT id, info_hash_v1, publisher, title, state, size, path, added_at, error, own, pinned FROM bundles "
                            "ORDER BY added_at, rowid");
   if (publisher) s.bind(1, publisher->bytes);
   std::vector<BundleRow> out;
@@ -418,6 +434,48 @@ Result<std::vector<BundleRow>> Catalog::bundles(const std::optional<PublicKey>& 
     if (!row) break;
     BOOST_OUTCOME_TRY(r, read_bundle(s));
     out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<void> Catalog::set_pinned(const Sha256& id, bool pinned) {
+  BOOST_OUTCOME_TRY(Stmt(m_db, "UPDATE bundles SET pinned = ? WHERE id = ?")
+                        .bind(1, static_cast<std::int64_t>(pinned ? 1 : 0))
+                        .bind(2, id)
+                        .run());
+  if (sqlite3_changes(m_db) == 0) return catalog_errc::not_found;
+  return success();
+}
+
+Result<void> Catalog::set_policy(const PublicKey& publisher, const PublisherPolicy& p) {
+  Stmt s(m_db, "UPDATE publishers SET quota = ?, keep_newest = ?, keep_days = ? WHERE key = ?");
+  int i = 1;
+  for (const auto& v : {p.quota, std::optional<std::uint64_t>(p.keep_newest), std::optional<std::uint64_t>(p.keep_days)}) {
+    if (v) {
+      s.bind(i, static_cast<std::int64_t>(std::min<std::uint64_t>(*v, INT64_MAX)));
+    } else {
+      s.bind_null(i);
+    }
+    ++i;
+  }
+  BOOST_OUTCOME_TRY(s.bind(4, publisher.bytes).run());
+  if (sqlite3_changes(m_db) == 0) return catalog_errc::not_found;
+  return success();
+}
+
+Result<std::map<PublicKey, PublisherPolicy>> Catalog::policies() {
+  Stmt s(m_db, "SELECT key, quota, keep_newest, keep_days FROM publishers");
+  std::map<PublicKey, PublisherPolicy> out;
+  for (;;) {
+    BOOST_OUTCOME_TRY(row, s.step());
+    if (!row) break;
+    PublicKey k;
+    if (!to_array(s.blob(0), k.bytes)) return sql_error(SQLITE_CORRUPT);
+    PublisherPolicy p;
+    if (!s.is_null(1)) p.quota = static_cast<std::uint64_t>(s.i64(1));
+    if (!s.is_null(2)) p.keep_newest = static_cast<std::uint32_t>(std::min<std::int64_t>(s.i64(2), UINT32_MAX));
+    if (!s.is_null(3)) p.keep_days = static_cast<std::uint32_t>(std::min<std::int64_t>(s.i64(3), UINT32_MAX));
+    out[k] = p;
   }
   return out;
 }

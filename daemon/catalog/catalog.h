@@ -34,7 +34,7 @@ struct sqlite3;
 
 namespace tz::catalog {
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 enum class catalog_errc {
   newer_schema = 1,  // the database was written by a newer Tamizdat
@@ -70,7 +70,19 @@ struct BundleRow {
   std::int64_t added_at = 0;
   std::string error;  // why it failed (an error name), when failed
   bool own = false;   // published by this node
+  // Kept whatever the storage policy says (`tamizdat pin`). Read here; only
+  // set_pinned changes it (upsert_bundle leaves it as it is).
+  bool pinned = false;
   bool operator==(const BundleRow&) const = default;
+};
+
+// The storage policy of one followed publisher, as the operator set it;
+// an unset field takes the config's default. 0 means no limit.
+struct PublisherPolicy {
+  std::optional<std::uint64_t> quota;       // bytes
+  std::optional<std::uint32_t> keep_newest;  // bundles
+  std::optional<std::uint32_t> keep_days;    // days
+  bool operator==(const PublisherPolicy&) const = default;
 };
 
 // The operator's denylist: a publisher (its key) or a bundle (its ID).
@@ -130,6 +142,13 @@ class Catalog {
   [[nodiscard]] Result<std::optional<BundleRow>> bundle(const Sha256& id);
   // All bundles (of one publisher, if given), oldest first.
   [[nodiscard]] Result<std::vector<BundleRow>> bundles(const std::optional<PublicKey>& publisher = std::nullopt);
+
+  // Storage policy. Both fail with catalog_errc::not_found when there is
+  // no such bundle, or the publisher is not followed.
+  [[nodiscard]] Result<void> set_pinned(const Sha256& id, bool pinned);
+  [[nodiscard]] Result<void> set_policy(const PublicKey& publisher, const PublisherPolicy& policy);
+  // The policy of every followed publisher.
+  [[nodiscard]] Result<std::map<PublicKey, PublisherPolicy>> policies();
 
   // Channels this node has published to (`share` with no argument).
   [[nodiscard]] Result<void> mark_own_channel(const PublicKey& publisher, std::int64_t now);

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <utility>
@@ -210,6 +211,15 @@ std::optional<std::uint32_t> checked_max_followed(std::int64_t v, std::string_vi
   return static_cast<std::uint32_t>(v);
 }
 
+std::optional<std::uint32_t> checked_keep(std::int64_t v, std::uint32_t max, std::string_view unit,
+                                          std::string_view shown, std::string& why) {
+  if (v < 0 || v > max) {
+    why = std::string(shown) + " " + std::string(unit) + " is out of range 0.." + std::to_string(max) + " (0: no limit)";
+    return std::nullopt;
+  }
+  return static_cast<std::uint32_t>(v);
+}
+
 std::optional<LogLevel> checked_log_level(std::string_view text, std::string& why) {
   auto level = parse_log_level(text);
   if (!level) why = quoted(text) + " is not a log level (error, warn, info or debug)";
@@ -336,7 +346,34 @@ struct TomlKey {
   TomlSetter set;
 };
 
-constexpr std::array<TomlKey, 15> kTomlKeys{{
+// A size: an integer number of bytes, or a string parse_size reads.
+Check set_size(std::uint64_t& field, const toml::node& n) {
+  std::string why;
+  std::optional<std::uint64_t> v;
+  if (const auto* i = n.as_integer()) {
+    if (i->get() < 0) return Problem{std::to_string(i->get()) + " bytes is negative", line_of(n)};
+    v = parse_size(std::to_string(i->get()), &why);
+  } else if (const auto* t = n.as_string()) {
+    v = parse_size(t->get(), &why);
+  } else {
+    return wrong_type(n, "a size (bytes, or a string such as \"20 GiB\")");
+  }
+  if (!v) return Problem{why, line_of(n)};
+  field = *v;
+  return std::nullopt;
+}
+
+Check set_keep(std::uint32_t& field, const toml::node& n, std::uint32_t max, std::string_view unit) {
+  const auto* i = n.as_integer();
+  if (i == nullptr) return wrong_type(n, "an integer number of " + std::string(unit));
+  std::string why;
+  auto v = checked_keep(i->get(), max, unit, std::to_string(i->get()), why);
+  if (!v) return Problem{why, line_of(n)};
+  field = *v;
+  return std::nullopt;
+}
+
+constexpr std::array<TomlKey, 19> kTomlKeys{{
     {"data_dir",
      [](Settings& s, const toml::node& n, const Environment& env) -> Check {
        Check problem;
@@ -437,6 +474,17 @@ constexpr std::array<TomlKey, 15> kTomlKeys{{
        s.max_followed = *v;
        return std::nullopt;
      }},
+    {"quota", [](Settings& s, const toml::node& n, const Environment&) -> Check { return set_size(s.quota, n); }},
+    {"publisher_quota",
+     [](Settings& s, const toml::node& n, const Environment&) -> Check { return set_size(s.publisher_quota, n); }},
+    {"keep_newest",
+     [](Settings& s, const toml::node& n, const Environment&) -> Check {
+       return set_keep(s.keep_newest, n, kMaxKeepNewest, "bundles");
+     }},
+    {"keep_days",
+     [](Settings& s, const toml::node& n, const Environment&) -> Check {
+       return set_keep(s.keep_days, n, kMaxKeepDays, "days");
+     }},
 }};
 
 const TomlKey* find_toml_key(std::string_view name) {
@@ -447,7 +495,7 @@ const TomlKey* find_toml_key(std::string_view name) {
 }
 
 // Which TOML key each flag sets, for "did you mean" hints both ways.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 16> kFlagKeys{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 20> kFlagKeys{{
     {"--data-dir", "data_dir"},
     {"--listen", "listen"},
     {"--bootstrap", "bootstrap"},
@@ -464,6 +512,10 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 16> kFlagKey
     {"--no-gateway", "gateway"},
     {"--gateway-allow-remote", "gateway_allow_remote"},
     {"--max-followed", "max_followed"},
+    {"--quota", "quota"},
+    {"--publisher-quota", "publisher_quota"},
+    {"--keep-newest", "keep_newest"},
+    {"--keep-days", "keep_days"},
 }};
 
 std::string replaced(std::string_view s, char from, char to) {
@@ -573,7 +625,26 @@ std::optional<std::string> set_flag_rate(std::uint32_t& field, std::string_view 
   return std::nullopt;
 }
 
-constexpr std::array<Flag, 16> kFlags{{
+std::optional<std::string> set_flag_size(std::uint64_t& field, std::string_view value) {
+  std::string why;
+  auto v = parse_size(value, &why);
+  if (!v) return why;
+  field = *v;
+  return std::nullopt;
+}
+
+std::optional<std::string> set_flag_keep(std::uint32_t& field, std::string_view value, std::uint32_t max,
+                                         std::string_view unit) {
+  const auto n = flag_number(value, max);
+  if (!n) return quoted(value) + " is not a whole number of " + std::string(unit);
+  std::string why;
+  auto v = checked_keep(*n, max, unit, printable(value, false), why);
+  if (!v) return why;
+  field = *v;
+  return std::nullopt;
+}
+
+constexpr std::array<Flag, 20> kFlags{{
     {"--data-dir", false,
      [](Settings& s, std::string_view v, const Environment& env) -> std::optional<std::string> {
        std::string why;
@@ -663,6 +734,22 @@ constexpr std::array<Flag, 16> kFlags{{
        s.max_followed = *m;
        return std::nullopt;
      }},
+    {"--quota", false,
+     [](Settings& s, std::string_view v, const Environment&) -> std::optional<std::string> {
+       return set_flag_size(s.quota, v);
+     }},
+    {"--publisher-quota", false,
+     [](Settings& s, std::string_view v, const Environment&) -> std::optional<std::string> {
+       return set_flag_size(s.publisher_quota, v);
+     }},
+    {"--keep-newest", false,
+     [](Settings& s, std::string_view v, const Environment&) -> std::optional<std::string> {
+       return set_flag_keep(s.keep_newest, v, kMaxKeepNewest, "bundles");
+     }},
+    {"--keep-days", false,
+     [](Settings& s, std::string_view v, const Environment&) -> std::optional<std::string> {
+       return set_flag_keep(s.keep_days, v, kMaxKeepDays, "days");
+     }},
 }};
 
 bool is_wildcard(std::string_view host) { return host == "0.0.0.0" || host == "::"; }
@@ -732,6 +819,77 @@ bool is_ip_literal(std::string_view host) {
 std::string to_string(const Endpoint& e) {
   if (e.host.find(':') != std::string::npos) return "[" + e.host + "]:" + std::to_string(e.port);
   return e.host + ":" + std::to_string(e.port);
+}
+
+std::optional<std::uint64_t> parse_size(std::string_view text, std::string* why) {
+  auto fail = [&](std::string reason) -> std::optional<std::uint64_t> {
+    if (why != nullptr) *why = quoted(text) + " is not a size: " + reason;
+    return std::nullopt;
+  };
+  if (text.size() > 64) return fail("too long");
+  std::size_t i = 0;
+  auto skip_spaces = [&] {
+    while (i < text.size() && text[i] == ' ') ++i;
+  };
+  skip_spaces();
+  const std::size_t whole_at = i;
+  while (i < text.size() && is_digit(text[i])) ++i;
+  const std::string_view whole = text.substr(whole_at, i - whole_at);
+  std::string_view fraction;
+  if (i < text.size() && text[i] == '.') {
+    const std::size_t at = ++i;
+    while (i < text.size() && is_digit(text[i])) ++i;
+    fraction = text.substr(at, i - at);
+    if (fraction.empty()) return fail("no digits after the point");
+  }
+  if (whole.empty()) return fail("expected a number, such as \"20 GiB\"");
+  if (whole.size() > 20 || fraction.size() > 6) return fail("too many digits");
+  skip_spaces();
+  std::string unit;
+  while (i < text.size() && text[i] != ' ') unit += static_cast<char>(std::tolower(static_cast<unsigned char>(text[i++])));
+  skip_spaces();
+  if (i != text.size()) return fail("unexpected text after the unit");
+  static const std::array<std::pair<std::string_view, std::uint64_t>, 14> kUnits{{
+      {"", 1},
+      {"b", 1},
+      {"kb", 1000},
+      {"mb", 1000ull * 1000},
+      {"gb", 1000ull * 1000 * 1000},
+      {"tb", 1000ull * 1000 * 1000 * 1000},
+      {"k", 1ull << 10},
+      {"m", 1ull << 20},
+      {"g", 1ull << 30},
+      {"t", 1ull << 40},
+      {"kib", 1ull << 10},
+      {"mib", 1ull << 20},
+      {"gib", 1ull << 30},
+      {"tib", 1ull << 40},
+  }};
+  std::optional<std::uint64_t> mult;
+  for (const auto& [name, m] : kUnits) {
+    if (name == unit) mult = m;
+  }
+  if (!mult) return fail("unknown unit (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)");
+  if (!fraction.empty() && *mult == 1) return fail("a number of bytes is whole");
+  // Exact in 64 bits: the whole part is checked against the limit before
+  // it is multiplied, and a fraction of at most 6 digits times at most 2^40
+  // stays below 2^60.
+  std::uint64_t v = 0;
+  for (const char c : whole) {
+    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    if (v > kMaxQuotaBytes) return fail("larger than 1 EiB");
+  }
+  if (v > kMaxQuotaBytes / *mult) return fail("larger than 1 EiB");
+  v *= *mult;
+  std::uint64_t f = 0;
+  std::uint64_t scale = 1;
+  for (const char c : fraction) {
+    f = f * 10 + static_cast<std::uint64_t>(c - '0');
+    scale *= 10;
+  }
+  v += f * *mult / scale;
+  if (v > kMaxQuotaBytes) return fail("larger than 1 EiB");
+  return v;
 }
 
 std::optional<LogLevel> parse_log_level(std::string_view text) {

@@ -43,6 +43,11 @@ inline constexpr std::uint32_t kMaxRateKib = 4 * 1024 * 1024;
 inline constexpr std::uint32_t kDefaultMaxFollowed = 1000;
 inline constexpr std::uint32_t kMaxFollowedLimit = 100000;
 
+// Storage policy: the largest quota (1 EiB: more is a typo) and keep rule.
+inline constexpr std::uint64_t kMaxQuotaBytes = std::uint64_t{1} << 60;
+inline constexpr std::uint32_t kMaxKeepNewest = 1000000;
+inline constexpr std::uint32_t kMaxKeepDays = 36500;
+
 inline constexpr std::uint16_t kDefaultListenPort = 6881;
 inline constexpr std::uint16_t kDefaultGatewayPort = 8733;
 
@@ -95,6 +100,14 @@ struct Settings {
   // Lets `gateway` be an address that is not loopback (a container's 0.0.0.0
   // behind a port mapping). Off: validate() refuses such an address.
   bool gateway_allow_remote = false;
+  // Storage policy (docs/operator-guide.md, "Storage policy"); 0 means no
+  // limit. The node's disk quota for bundles, in bytes; and for each
+  // followed publisher, unless `tamizdat policy` set its own: a quota in
+  // bytes, the newest N bundles to keep, and how many days to keep them.
+  std::uint64_t quota = 0;
+  std::uint64_t publisher_quota = 0;
+  std::uint32_t keep_newest = 0;
+  std::uint32_t keep_days = 0;
 
   bool operator==(const Settings&) const = default;
 };
@@ -149,6 +162,12 @@ struct Environment {
 // with parse_endpoint.
 [[nodiscard]] std::string to_string(const Endpoint& e);
 
+// A size in bytes: a whole number with an optional unit, spaces allowed
+// between ("500", "10GiB", "1.5 GB", "200M"). Units: B; KB MB GB TB (powers
+// of 1000); KiB MiB GiB TiB and K M G T (powers of 1024); any case. At most
+// kMaxQuotaBytes. Fails (nullopt) otherwise, with a short reason in `why`.
+[[nodiscard]] std::optional<std::uint64_t> parse_size(std::string_view text, std::string* why = nullptr);
+
 // "error", "warn", "info" or "debug" (lower case only); nullopt otherwise.
 [[nodiscard]] std::optional<LogLevel> parse_log_level(std::string_view text);
 [[nodiscard]] std::string_view to_string(LogLevel level);
@@ -163,7 +182,9 @@ struct Environment {
 //   log_level string, poll_interval integer seconds,
 //   max_upload_rate, max_download_rate integer KiB per second (0: unlimited),
 //   gateway string "IP:PORT" or false, gateway_allow_remote boolean,
-//   max_followed integer 1..kMaxFollowedLimit.
+//   max_followed integer 1..kMaxFollowedLimit,
+//   quota, publisher_quota integer bytes or string size (parse_size),
+//   keep_newest integer 0..kMaxKeepNewest, keep_days integer 0..kMaxKeepDays.
 // Fails with a ConfigError when the text is over kMaxConfigBytes or not valid
 // TOML (key empty, message with the parser's line and reason), or for the
 // first (in file order) unknown key, table where a value belongs, value of the
@@ -188,6 +209,8 @@ struct Environment {
 //   --no-public-dht       --lan                 --force-encryption
 //   --max-upload-rate KIB --max-download-rate KIB (KiB per second, 0: unlimited)
 //   --gateway-allow-remote                      --max-followed N
+//   --quota SIZE          --publisher-quota SIZE (parse_size; 0: none)
+//   --keep-newest N       --keep-days DAYS (0: no limit)
 // `--config FILE` is not a setting: the caller reads it to call load_file, and
 // here it is an unknown flag. Fails with a ConfigError whose key is `flag` for
 // an unknown flag, a switch given a value, a flag needing a value given none,
