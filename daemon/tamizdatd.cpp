@@ -160,6 +160,8 @@ int run(int argc, char** argv) {
   no.data_dir = s.data_dir;
   no.poll_interval = s.poll_interval;
   no.max_followed = s.max_followed;
+  no.quota = s.quota;
+  no.publisher_defaults = {s.publisher_quota, s.keep_newest, s.keep_days};
   tz::node::Node node(
       io, catalog.value(), no, [] { return static_cast<std::int64_t>(std::time(nullptr)); },
       [](int level, const std::string& line) {

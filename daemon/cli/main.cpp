@@ -174,6 +174,10 @@ struct Args {
   bool no_browser = false;
   std::string reason;
   std::optional<double> timeout;  // seconds
+  // Storage policy (follow, policy).
+  std::optional<std::string> quota;
+  std::optional<std::uint32_t> keep_newest, keep_days;
+  bool reset = false;
 };
 
 fs::path data_dir_of(const Args& a) {
@@ -204,6 +208,47 @@ std::optional<tamizdat::v1::Response> ask_daemon(const Args& a, const std::strin
   return std::move(r).value();
 }
 
+// A publisher's storage as `status --json` and `policy --json` print it.
+json storage_json(const tamizdat::v1::PublisherStorage& p) {
+  return {{"publisher_id", p.publisher_id()}, {"used", p.used()},           {"quota", p.quota()},
+          {"keep_newest", p.keep_newest()},   {"keep_days", p.keep_days()}, {"over_quota", p.over_quota()},
+          {"followed", p.followed()}};
+}
+
+std::string storage_line(const tamizdat::v1::PublisherStorage& p) {
+  std::string line = p.publisher_id() + "  " + human_size(p.used());
+  if (p.quota() != 0) line += " of " + human_size(p.quota());
+  if (p.followed()) {
+    line += "; keeps " + (p.keep_newest() == 0 ? std::string("every bundle") : "the newest " + std::to_string(p.keep_newest())) +
+            ", " + (p.keep_days() == 0 ? std::string("for ever") : "for " + std::to_string(p.keep_days()) + " days");
+  }
+  if (p.over_quota()) line += "  OVER QUOTA";
+  return line;
+}
+
+// Fills a policy request from --quota, --keep-newest, --keep-days and
+// --reset; false (after saying why) when --quota is not a size.
+bool policy_request(const Args& a, tamizdat::v1::PolicyRequest& p) {
+  p.set_publisher_id(a.id);
+  if (a.quota) {
+    std::string why;
+    const auto q = tz::config::parse_size(*a.quota, &why);
+    if (!q) {
+      if (a.json) {
+        std::cout << json{{"ok", false}, {"error", "usage"}, {"message", "--quota: " + why}}.dump() << std::endl;
+      } else {
+        std::cerr << "tamizdat: --quota: " << why << std::endl;
+      }
+      return false;
+    }
+    p.set_quota(*q);
+  }
+  if (a.keep_newest) p.set_keep_newest(*a.keep_newest);
+  if (a.keep_days) p.set_keep_days(*a.keep_days);
+  p.set_reset(a.reset);
+  return true;
+}
+
 int cmd_status(const Args& a) {
   tamizdat::v1::Request req;
   req.mutable_status();
@@ -217,12 +262,19 @@ int cmd_status(const Args& a) {
     total_rejected += n;
   }
   if (a.json) {
+    json storage = json::array();
+    for (const auto& p : st.storage()) storage.push_back(storage_json(p));
     std::cout << json{{"ok", true},           {"dht_nodes", st.dht_nodes()}, {"listen_port", st.listen_port()},
                       {"peers", st.peers()},   {"followed", st.followed()},   {"bundles", st.bundles()},
-                      {"rejected", rejected},  {"gateway", st.gateway()}}
+                      {"rejected", rejected},  {"gateway", st.gateway()},     {"quota", st.quota()},
+                      {"used", st.used()},     {"over_quota", st.over_quota()}, {"storage", storage}}
                      .dump()
               << std::endl;
   } else {
+    std::cout << "Storage: " << human_size(st.used()) << " held"
+              << (st.quota() != 0 ? " of a quota of " + human_size(st.quota()) : std::string(" (no quota)"))
+              << (st.over_quota() ? "; OVER QUOTA: no new bundles that do not fit" : "") << "\n";
+    for (const auto& p : st.storage()) std::cout << "  " << storage_line(p) << "\n";
     std::cout << "Listening on port " << st.listen_port() << "; " << st.dht_nodes() << " DHT nodes, " << st.peers()
               << " peers\n"
               << st.followed() << " followed publishers, " << st.bundles() << " bundles, " << total_rejected
@@ -236,7 +288,13 @@ int cmd_status(const Args& a) {
 int cmd_follow(const Args& a, bool on) {
   tamizdat::v1::Request req;
   if (on) {
-    req.mutable_follow()->set_publisher_id(a.id);
+    auto* f = req.mutable_follow();
+    f->set_publisher_id(a.id);
+    tamizdat::v1::PolicyRequest p;
+    if (!policy_request(a, p)) return kExitUsage;
+    if (p.has_quota()) f->set_quota(p.quota());
+    if (p.has_keep_newest()) f->set_keep_newest(p.keep_newest());
+    if (p.has_keep_days()) f->set_keep_days(p.keep_days());
   } else {
     req.mutable_unfollow()->set_publisher_id(a.id);
   }
@@ -247,6 +305,72 @@ int cmd_follow(const Args& a, bool on) {
   } else {
     std::cout << (on ? "Following " : "No longer following ") << a.id << std::endl;
   }
+  return 0;
+}
+
+// `policy ID [--quota SIZE] [--keep-newest N] [--keep-days D] [--reset]`.
+int cmd_policy(const Args& a) {
+  tamizdat::v1::Request req;
+  if (!policy_request(a, *req.mutable_policy())) return kExitUsage;
+  auto r = ask_daemon(a, "policy", req);
+  if (!r) return kExitFailed;
+  const auto& st = r->policy().storage();
+  if (a.json) {
+    json j = storage_json(st);
+    j["ok"] = true;
+    std::cout << j.dump() << std::endl;
+  } else {
+    std::cout << storage_line(st) << "\n"
+              << "Applied at the daemon's next poll, or now with `tamizdat gc`." << std::endl;
+  }
+  return 0;
+}
+
+// `pin BUNDLE`, `unpin BUNDLE`.
+int cmd_pin(const Args& a, bool on) {
+  tamizdat::v1::Request req;
+  req.mutable_pin()->set_bundle_id(a.id);
+  req.mutable_pin()->set_remove(!on);
+  auto r = ask_daemon(a, on ? "pin" : "unpin", req);
+  if (!r) return kExitFailed;
+  if (a.json) {
+    std::cout << json{{"ok", true}, {"bundle_id", a.id}, {"pinned", on}}.dump() << std::endl;
+  } else {
+    std::cout << (on ? "Pinned " : "Unpinned ") << a.id
+              << (on ? ": kept whatever the storage policy says"
+                     : ": the storage policy decides again at the next poll, or now with `tamizdat gc`")
+              << std::endl;
+  }
+  return 0;
+}
+
+// `gc`: applies the storage policy now and says what it freed.
+int cmd_gc(const Args& a) {
+  tamizdat::v1::Request req;
+  req.mutable_gc();
+  auto r = ask_daemon(a, "gc", req, std::chrono::seconds(120));
+  if (!r) return kExitFailed;
+  const auto& g = r->gc();
+  if (a.json) {
+    json list = json::array();
+    for (const auto& c : g.collected()) {
+      list.push_back({{"bundle_id", c.bundle_id()}, {"publisher_id", c.publisher_id()}, {"size", c.size()},
+                      {"reason", c.reason()}});
+    }
+    std::cout << json{{"ok", true},         {"freed", g.freed()}, {"collected", list},
+                      {"used", g.used()},   {"quota", g.quota()}, {"over_quota", g.over_quota()}}
+                     .dump()
+              << std::endl;
+    return 0;
+  }
+  for (const auto& c : g.collected()) {
+    std::cout << "collected " << c.bundle_id().substr(0, 16) << "  " << human_size(c.size()) << "  (" << c.reason()
+              << ")\n";
+  }
+  std::cout << "Freed " << human_size(g.freed()) << " in " << g.collected_size() << " bundles; "
+            << human_size(g.used()) << " held"
+            << (g.quota() != 0 ? " of a quota of " + human_size(g.quota()) : std::string(" (no quota)"))
+            << (g.over_quota() ? "; STILL OVER QUOTA: unpin bundles or raise the quota" : "") << std::endl;
   return 0;
 }
 
@@ -291,7 +415,7 @@ int cmd_deny(const Args& a, int mode) {  // mode: 1 deny, -1 undeny, 0 list
 json info_json(const tamizdat::v1::BundleInfo& b) {
   json j = {{"bundle_id", b.bundle_id()}, {"publisher_id", b.publisher_id()}, {"title", b.title()},
             {"state", b.state()},         {"path", b.path()},                 {"size", b.size()},
-            {"downloaded", b.downloaded()}, {"own", b.own()}};
+            {"downloaded", b.downloaded()}, {"own", b.own()}, {"pinned", b.pinned()}};
   if (!b.error().empty()) j["error"] = b.error();
   return j;
 }
@@ -311,6 +435,7 @@ std::string info_line(const tamizdat::v1::BundleInfo& b) {
                      (b.size() == 0 && b.state() == "downloading" ? std::string("?") : human_size(b.size())) + "  " +
                      b.title();
   if (b.own()) line += "  [own]";
+  if (b.pinned()) line += "  [pinned]";
   return line;
 }
 
@@ -656,10 +781,18 @@ int cmd_fetch(const Args& a) {
   }
   if (progress) std::cerr << std::endl;
 
-  std::size_t verified = 0, failed = 0;
+  // A channel's bundles the node's storage policy leaves out (keep rules,
+  // quotas) are the operator's choice, not failures; a single bundle asked
+  // for that does not fit is.
+  std::size_t verified = 0, failed = 0, left_out = 0;
   for (const auto& b : bundles) {
     if (b.state() == "verified") ++verified;
-    if (b.state() == "failed") ++failed;
+    if (b.state() != "failed") continue;
+    if (channel && (b.error() == "over_quota" || b.error() == "not_kept")) {
+      ++left_out;
+    } else {
+      ++failed;
+    }
   }
   const bool ok = done && failed == 0;
   const std::size_t total = channel ? std::max<std::size_t>(head_bundles, bundles.size()) : 1;
@@ -670,6 +803,7 @@ int cmd_fetch(const Args& a) {
     if (channel) {
       j["publisher_id"] = publisher_id;
       j["head_seq"] = head_seq;
+      j["left_out"] = left_out;
     } else {
       j["bundle_id"] = bundle_id;
     }
@@ -694,7 +828,10 @@ int cmd_fetch(const Args& a) {
       }
     } else if (channel) {
       std::cout << "Channel " << publisher_id << " at seq " << head_seq << ": " << verified
-                << (verified == 1 ? " bundle" : " bundles") << " verified" << std::endl;
+                << (verified == 1 ? " bundle" : " bundles") << " verified"
+                << (left_out > 0 ? ", " + std::to_string(left_out) + " left out by the storage policy (tamizdat status)"
+                                 : std::string())
+                << std::endl;
     } else {
       std::cout << "Bundle " << bundle_id << " verified" << std::endl;
     }
@@ -939,6 +1076,25 @@ int run(int argc, char** argv) {
   auto* follow = app.add_subcommand("follow", "Mirror everything a publisher publishes");
   follow->add_option("id", a.id, "Publisher ID")->required();
   add_json(follow);
+  const auto add_policy = [&](CLI::App* c) {
+    c->add_option("--quota", a.quota, "Disk quota for this publisher, e.g. 20GiB (0: no limit)");
+    c->add_option("--keep-newest", a.keep_newest, "Keep only its newest N bundles (0: all)");
+    c->add_option("--keep-days", a.keep_days, "Keep its bundles for D days (0: for ever)");
+  };
+  add_policy(follow);
+  auto* policy = app.add_subcommand("policy", "Show or set a followed publisher's quota and keep rule");
+  policy->add_option("id", a.id, "Publisher ID")->required();
+  add_policy(policy);
+  policy->add_flag("--reset", a.reset, "Back to the config's defaults first");
+  add_json(policy);
+  auto* pin = app.add_subcommand("pin", "Keep a bundle whatever the storage policy says");
+  pin->add_option("bundle", a.id, "Bundle ID (64 hex digits)")->required();
+  add_json(pin);
+  auto* unpin = app.add_subcommand("unpin", "Let the storage policy decide about a bundle again");
+  unpin->add_option("bundle", a.id, "Bundle ID (64 hex digits)")->required();
+  add_json(unpin);
+  auto* gc = app.add_subcommand("gc", "Apply the storage policy now and print what it freed");
+  add_json(gc);
   auto* unfollow = app.add_subcommand("unfollow", "Stop following a publisher");
   unfollow->add_option("id", a.id, "Publisher ID")->required();
   add_json(unfollow);
@@ -999,6 +1155,10 @@ int run(int argc, char** argv) {
   if (status->parsed()) return cmd_status(a);
   if (follow->parsed()) return cmd_follow(a, true);
   if (unfollow->parsed()) return cmd_follow(a, false);
+  if (policy->parsed()) return cmd_policy(a);
+  if (pin->parsed()) return cmd_pin(a, true);
+  if (unpin->parsed()) return cmd_pin(a, false);
+  if (gc->parsed()) return cmd_gc(a);
   if (ls->parsed()) return cmd_ls(a);
   if (deny->parsed()) return cmd_deny(a, 1);
   if (undeny->parsed()) return cmd_deny(a, -1);

@@ -49,6 +49,8 @@ constexpr Entry kEntries[] = {
     {errc::gateway_off, "gateway_off", "the daemon's reader gateway is off"},
     {errc::denied, "denied", "on this node's denylist"},
     {errc::too_many_followed, "too_many_followed", "this node follows as many publishers as max_followed allows"},
+    {errc::over_quota, "over_quota", "it does not fit the disk quota"},
+    {errc::not_kept, "not_kept", "the publisher's keep rule leaves it out"},
     {errc::no_manifest, "no_manifest", "no manifest: not a bundle folder"},
     {errc::file_missing, "file_missing", "file missing"},
     {errc::extra_file, "extra_file", "file not listed in the manifest"},

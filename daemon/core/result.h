@@ -76,6 +76,9 @@ enum class errc {
   gateway_off,            // the daemon runs without its reader gateway (--no-gateway)
   denied,                 // the operator's denylist names this publisher or bundle
   too_many_followed,      // following one more publisher would pass max_followed
+  // Storage policy (issue 6).
+  over_quota,             // the bundle does not fit the node's or the publisher's disk quota
+  not_kept,               // the publisher's keep rule (newest N, newer than D days) leaves it out
 };
 
 const boost::system::error_category& tamizdat_category() noexcept;

@@ -27,6 +27,8 @@ void Node::poll() {
   }
   reconcile_bundles();
   m_swarm->redial_peers();
+  // Keep rules by age move on with the clock.
+  (void)enforce();
 }
 
 // The stages move on libtorrent's events; this catches a bundle whose event
@@ -236,6 +238,9 @@ void Node::head_arrived(const swarm::TorrentKey& key) {
 
 void Node::schedule_bundles(const VerifiedHead& head) {
   const HeadData& h = head.data();
+  // Bundles new to this node go through the storage policy, which records
+  // each as fetched or left out.
+  std::vector<catalog::BundleRow> fresh;
   for (const auto& e : h.bundles) {
     auto row = m_catalog.bundle(e.bundle_id);
     if (!row) continue;
@@ -254,12 +259,15 @@ void Node::schedule_bundles(const VerifiedHead& head) {
     b.size = e.size;
     b.path = bundle_save_path(e.bundle_id).string();
     b.added_at = m_clock();
-    if (auto u = m_catalog.upsert_bundle(b); !u) {
-      warn("cannot record a bundle: " + u.error().message());
+    if (is_denied_bundle(b.id) || is_denied(b.publisher)) {
+      b.state = catalog::BundleState::failed;
+      b.error = error_name(errc::denied);
+      if (auto u = m_catalog.upsert_bundle(b); !u) warn("cannot record a bundle: " + u.error().message());
       continue;
     }
-    start_bundle(b.id, b.info_hash_v1, h.publisher, e.size);
+    fresh.push_back(std::move(b));
   }
+  (void)enforce(fresh);
 }
 
 void Node::start_bundle(const Sha256& id, const InfoHashV1& v1, std::optional<PublicKey> publisher,
@@ -313,11 +321,19 @@ void Node::bundle_metadata(const swarm::TorrentKey& key, BundleFetch& b, const s
                               [&](const swarm::MetaFile& f) { return f.path == manifest_path; });
   if (m == meta.files.end()) return fail_bundle(key, errc::no_manifest, "its torrent holds no manifest");
   b.manifest_index = static_cast<std::size_t>(m - meta.files.begin());
+  bool size_was_unknown = false;
   if (auto row = m_catalog.bundle(b.id); row && row.value()) {
     auto r = *row.value();
+    size_was_unknown = r.size == 0;
     r.path = (b.save_path / meta.name).string();
     r.size = meta.total_size;  // authentic now: the metadata hashes to the bundle ID
     (void)m_catalog.upsert_bundle(r);
+  }
+  if (size_was_unknown && b.stage != Stage::seeding) {
+    // Fetched by link: now that its size is known, it must fit the storage
+    // policy before any of its content is downloaded.
+    (void)enforce({}, {b.id});
+    if (!m_bundles.contains(key)) return;
   }
   if (b.stage == Stage::seeding) {
     // A verified bundle brought back from resume data.

@@ -86,6 +86,7 @@ void Node::start(swarm::Session& swarm) {
   } else {
     warn("cannot read heads from the catalogue: " + heads.error().message());
   }
+  sweep_orphans();
   if (auto rows = m_catalog.bundles()) {
     for (const auto& row : rows.value()) {
       if (row.state != catalog::BundleState::failed) restore_bundle(row);
@@ -93,6 +94,18 @@ void Node::start(swarm::Session& swarm) {
   } else {
     warn("cannot read bundles from the catalogue: " + rows.error().message());
   }
+  // A node stopped between storing a head and recording its bundles picks
+  // them up here; then the storage policy is applied to what is held.
+  std::set<PublicKey> channels;
+  if (auto f = m_catalog.followed()) channels.insert(f.value().begin(), f.value().end());
+  if (auto o = m_catalog.own_channels()) channels.insert(o.value().begin(), o.value().end());
+  for (const auto& [pub, key] : m_seeded_heads) {
+    if (!channels.contains(pub)) continue;
+    auto row = m_catalog.head(pub);
+    if (!row || !row.value()) continue;
+    if (auto head = verify_head(row.value()->envelope, &pub)) schedule_bundles(head.value());
+  }
+  (void)enforce();
 
   // The DHT needs a moment to find nodes: the first lookups and puts go out
   // after two seconds, then at the configured intervals.
@@ -221,7 +234,7 @@ void Node::handle(const tamizdat::v1::Request& request, control::Reply reply) {
     case tamizdat::v1::Request::kStatus:
       return reply(status());
     case tamizdat::v1::Request::kFollow:
-      return reply(follow(request.follow().publisher_id(), true));
+      return reply(follow(request.follow()));
     case tamizdat::v1::Request::kUnfollow:
       return reply(follow(request.unfollow().publisher_id(), false));
     case tamizdat::v1::Request::kList:
@@ -238,6 +251,12 @@ void Node::handle(const tamizdat::v1::Request& request, control::Reply reply) {
       return reply(deny(request.deny()));
     case tamizdat::v1::Request::kDenyList:
       return reply(deny_list());
+    case tamizdat::v1::Request::kPin:
+      return reply(pin(request.pin()));
+    case tamizdat::v1::Request::kPolicy:
+      return reply(policy(request.policy()));
+    case tamizdat::v1::Request::kGc:
+      return reply(gc());
     case tamizdat::v1::Request::BODY_NOT_SET:
       break;
   }
@@ -263,21 +282,49 @@ tamizdat::v1::Response Node::status() {
   s->set_bundles(static_cast<std::uint32_t>(bundles.value().size()));
   for (const auto& [reason, n] : rejected.value()) (*s->mutable_rejected())[reason] = n;
   s->set_gateway(m_options.gateway_url);
+  fill_storage(*s);
   r.set_ok(true);
   return r;
 }
 
-Result<void> Node::start_following(const PublicKey& publisher) {
+Result<void> Node::start_following(const PublicKey& publisher, const std::optional<catalog::PublisherPolicy>& policy) {
   if (is_denied(publisher)) return errc::denied;
   BOOST_OUTCOME_TRY(already, m_catalog.is_followed(publisher));
   if (!already) {
     BOOST_OUTCOME_TRY(followed, m_catalog.followed());
     if (followed.size() >= m_options.max_followed) return errc::too_many_followed;
   }
-  BOOST_OUTCOME_TRY(m_catalog.follow(publisher, m_clock()));
+  BOOST_OUTCOME_TRY(m_catalog.transaction([&]() -> Result<void> {
+    BOOST_OUTCOME_TRY(m_catalog.follow(publisher, m_clock()));
+    if (!policy) return success();
+    // Fields not given keep what was set before.
+    BOOST_OUTCOME_TRY(all, m_catalog.policies());
+    catalog::PublisherPolicy p = all[publisher];
+    if (policy->quota) p.quota = policy->quota;
+    if (policy->keep_newest) p.keep_newest = policy->keep_newest;
+    if (policy->keep_days) p.keep_days = policy->keep_days;
+    return m_catalog.set_policy(publisher, p);
+  }));
   // Look the channel up now rather than at the next poll.
   if (m_swarm != nullptr) m_swarm->get_pointer(publisher);
   return success();
+}
+
+tamizdat::v1::Response Node::follow(const tamizdat::v1::FollowRequest& req) {
+  auto key = decode_publisher_id(req.publisher_id());
+  if (!key) return refuse(key.error(), "publisher ID");
+  std::optional<catalog::PublisherPolicy> policy;
+  if (req.has_quota() || req.has_keep_newest() || req.has_keep_days()) {
+    if (req.quota() > kMaxQuota) return refuse(errc::oversized, "quota (at most 1 EiB)");
+    policy.emplace();
+    if (req.has_quota()) policy->quota = req.quota();
+    if (req.has_keep_newest()) policy->keep_newest = req.keep_newest();
+    if (req.has_keep_days()) policy->keep_days = req.keep_days();
+  }
+  if (auto f = start_following(key.value(), policy); !f) return failure(f.error(), "following");
+  tamizdat::v1::Response r;
+  r.set_ok(true);
+  return r;
 }
 
 tamizdat::v1::Response Node::follow(const std::string& id, bool on) {
@@ -316,6 +363,7 @@ tamizdat::v1::Response Node::list(const std::string& id) {
     e->set_size(b.size);
     e->set_own(b.own);
     e->set_error(b.error);
+    e->set_pinned(b.pinned);
     std::uint64_t done = b.state == catalog::BundleState::verified ? b.size : 0;
     if (b.state == catalog::BundleState::downloading && m_swarm != nullptr) {
       if (auto p = m_swarm->progress(b.info_hash_v1)) done = p->has_metadata ? p->done : 0;

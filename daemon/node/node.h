@@ -27,6 +27,7 @@
 #include "catalog/catalog.h"
 #include "control/server.h"
 #include "gateway/library.h"
+#include "node/storage_plan.h"
 #include "swarm/links.h"
 #include "swarm/session.h"
 #include "tamizdat/v1/control.pb.h"
@@ -46,6 +47,9 @@
 
 namespace tz::node {
 
+// Larger quotas are typos (and SQLite keeps signed 64-bit integers).
+inline constexpr std::uint64_t kMaxQuota = std::uint64_t{1} << 60;
+
 // A bundle stopped by this many disk errors is given up (failed, storage_failed).
 inline constexpr int kMaxStorageErrors = 3;
 
@@ -59,6 +63,10 @@ struct NodeOptions {
   std::uint32_t max_followed = 1000;
   // The reader gateway's home page URL, for status; empty when it is off.
   std::string gateway_url;
+  // Storage policy (node/storage_plan.h): the node's disk quota in bytes (0:
+  // none), and each followed publisher's limits unless set with `policy`.
+  std::uint64_t quota = 0;
+  storage::Limits publisher_defaults;
 };
 
 // Lines for the daemon's log: level (0 error, 1 warn, 2 info, 3 debug) and text.
@@ -130,7 +138,10 @@ class Node final : public swarm::Events, public gateway::Library {
   // control
   tamizdat::v1::Response status();
   tamizdat::v1::Response follow(const std::string& id, bool on);
-  Result<void> start_following(const PublicKey& publisher);
+  // Following with a storage policy (FollowRequest's optional fields).
+  tamizdat::v1::Response follow(const tamizdat::v1::FollowRequest& req);
+  Result<void> start_following(const PublicKey& publisher,
+                               const std::optional<catalog::PublisherPolicy>& policy = std::nullopt);
   tamizdat::v1::Response list(const std::string& id);
   tamizdat::v1::Response get_head(const std::string& id);
   tamizdat::v1::Response share(const std::string& id);
@@ -179,6 +190,22 @@ class Node final : public swarm::Events, public gateway::Library {
   bool is_denied_bundle(const Sha256& id);
   void reconcile_bundles();
 
+  // storage policy (node/storage.cpp)
+  // Plans and carries out the storage policy. `fresh` are bundles a head
+  // just listed, not yet in the catalogue: recorded as fetched or left out.
+  // `unplaced` are downloading bundles whose size only now became known (a
+  // link's): left out (failed) if they do not fit.
+  storage::Plan enforce(const std::vector<catalog::BundleRow>& fresh = {}, const std::set<Sha256>& unplaced = {});
+  storage::Limits limits_of(const catalog::PublisherPolicy& p) const;
+  // Where each bundle stands in its channel's held head: rank and signing time.
+  std::map<Sha256, std::pair<std::int64_t, std::int64_t>> head_positions();
+  void collect_bundle(const catalog::BundleRow& row, storage::Why why);
+  void sweep_orphans();
+  tamizdat::v1::Response pin(const tamizdat::v1::PinRequest& req);
+  tamizdat::v1::Response policy(const tamizdat::v1::PolicyRequest& req);
+  tamizdat::v1::Response gc();
+  void fill_storage(tamizdat::v1::StatusResponse& s);
+
   void count(const boost::system::error_code& ec);
   void count(std::string_view reason);
   void warn(const std::string& line) { m_log(1, line); }
@@ -215,6 +242,12 @@ class Node final : public swarm::Events, public gateway::Library {
                                           std::size_t file) const;
   // Bundles being served, with their verified manifests (at most 256).
   std::map<Sha256, std::shared_ptr<const gateway::ServedBundle>> m_served;
+
+  // Verified heads by publisher, for head_positions (re-verified when the seq changes).
+  std::map<PublicKey, std::shared_ptr<const VerifiedHead>> m_head_cache;
+  // Last over-quota state, so the log says when it changes rather than at every poll.
+  bool m_over_quota = false;
+  std::set<PublicKey> m_over;
 
   // Set to false on destruction: work posted back from the pool checks it.
   std::shared_ptr<bool> m_alive = std::make_shared<bool>(true);
