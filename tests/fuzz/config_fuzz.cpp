@@ -11,7 +11,8 @@
 //    - Settings pass their invariants: bootstrap and peers hold at most
 //      kMaxListEntries, every endpoint parses back from its text
 //      (parse_endpoint(to_string(e)) == e), listen and gateway are IP
-//      literals, poll_interval, the rates and max_followed are in range,
+//      literals, poll_interval, the rates, max_followed, the quotas and the
+//      keep rule are in range,
 //      data_dir is the base's or absolute and free of control bytes;
 //    - applying the document again to its own result changes nothing, and
 //      the settings written out as TOML read back to the same settings.
@@ -157,6 +158,8 @@ void check_settings(const cfg::Settings& s, const cfg::Settings& base, bool from
   check(s.max_upload_rate_kib <= cfg::kMaxRateKib && s.max_download_rate_kib <= cfg::kMaxRateKib,
         "a rate out of range");
   check(s.max_followed >= 1 && s.max_followed <= cfg::kMaxFollowedLimit, "max_followed out of range");
+  check(s.quota <= cfg::kMaxQuotaBytes && s.publisher_quota <= cfg::kMaxQuotaBytes, "a quota out of range");
+  check(s.keep_newest <= cfg::kMaxKeepNewest && s.keep_days <= cfg::kMaxKeepDays, "a keep rule out of range");
   check(cfg::parse_log_level(cfg::to_string(s.log_level)) == s.log_level, "log_level is not a level");
   if (s.data_dir != base.data_dir) {
     check(!has_control(s.data_dir.native()), "data_dir holds a control byte");
@@ -204,6 +207,10 @@ std::pair<std::string, cfg::Settings> write_toml(const cfg::Settings& s) {
   t += "gateway = " + (s.gateway ? toml_string(cfg::to_string(*s.gateway)) : std::string("false")) + "\n";
   t += std::string("gateway_allow_remote = ") + (s.gateway_allow_remote ? "true" : "false") + "\n";
   t += "max_followed = " + std::to_string(s.max_followed) + "\n";
+  t += "quota = " + std::to_string(s.quota) + "\n";
+  t += "publisher_quota = " + toml_string(std::to_string(s.publisher_quota) + " B") + "\n";
+  t += "keep_newest = " + std::to_string(s.keep_newest) + "\n";
+  t += "keep_days = " + std::to_string(s.keep_days) + "\n";
   return {t, base};
 }
 
@@ -235,11 +242,11 @@ void fuzz_toml(std::string_view text) {
 struct KnownFlag {
   std::string_view flag;
   std::string_view key;
-  enum Kind { string, list, integer, path, switch_on, switch_off } kind;
+  enum Kind { string, list, integer, path, switch_on, switch_off, size } kind;
 };
 
 // From config.h, independently of config.cpp.
-constexpr std::array<KnownFlag, 16> kKnownFlags{{
+constexpr std::array<KnownFlag, 20> kKnownFlags{{
     {"--data-dir", "data_dir", KnownFlag::path},
     {"--listen", "listen", KnownFlag::string},
     {"--gateway", "gateway", KnownFlag::string},
@@ -256,6 +263,10 @@ constexpr std::array<KnownFlag, 16> kKnownFlags{{
     {"--max-download-rate", "max_download_rate", KnownFlag::integer},
     {"--gateway-allow-remote", "gateway_allow_remote", KnownFlag::switch_on},
     {"--max-followed", "max_followed", KnownFlag::integer},
+    {"--quota", "quota", KnownFlag::size},
+    {"--publisher-quota", "publisher_quota", KnownFlag::size},
+    {"--keep-newest", "keep_newest", KnownFlag::integer},
+    {"--keep-days", "keep_days", KnownFlag::integer},
 }};
 
 const KnownFlag* find_flag(std::string_view flag) {
@@ -276,6 +287,7 @@ std::optional<std::string> as_toml(const KnownFlag& f, std::string_view value, c
       if (!value.empty()) return std::nullopt;
       return key + " = " + (f.kind == KnownFlag::switch_on ? "true" : "false");
     case KnownFlag::string:
+    case KnownFlag::size:  // "20 GiB" in a TOML string reads as the flag does
       if (!is_printable_ascii(value)) return std::nullopt;
       return key + " = " + toml_string(value);
     case KnownFlag::path:
