@@ -166,6 +166,10 @@ void Node::restore_bundle(const catalog::BundleRow& row) {
     auto v = bundle::verify_bundle(folder, {pub, 1});
     boost::asio::post(m_io, [this, alive, v = std::move(v), id, save]() mutable {
       if (alive.expired()) return;
+      // Collected (storage policy) or denied while it was being verified.
+      if (auto now = m_catalog.bundle(id); !now || !now.value() || now.value()->state != catalog::BundleState::verified) {
+        return;
+      }
       if (!v || v.value().torrent.info_hash_v2 != id) {
         count(v ? make_error_code(errc::bundle_mismatch) : v.error());
         (void)m_catalog.set_state(id, catalog::BundleState::failed, v ? "bundle_mismatch" : error_name(v.error()));
