@@ -129,7 +129,7 @@ TEST_F(Storage, AMirrorStaysWithinItsQuotaWhileThreeTimesItIsPublished) {
   EXPECT_FALSE(fs::exists(dir("M") / "bundles" / huge));
   EXPECT_TRUE(status("M").value("over_quota", false)) << status("M").dump();
   EXPECT_EQ(in_state("M", "verified"), held);
-  EXPECT_NE(node("M").log().find("over the disk quota"), std::string::npos);
+  EXPECT_NE(node("M").log().find("disk quota reached"), std::string::npos);
   EXPECT_NE(node("M").log().find("left out bundle " + huge), std::string::npos);
   stop_all();
 }

@@ -106,10 +106,14 @@ storage::Plan Node::enforce(const std::vector<catalog::BundleRow>& fresh, const 
       add(r, !unplaced.contains(r.id));
       continue;
     }
-    // Left out earlier: a candidate again while its channel still lists it
-    // (or it is pinned, or was asked for by link).
+    // Left out earlier: a candidate again if pinned, while a followed
+    // channel still lists it, or when it was asked for by link (no held
+    // head lists it and its publisher is not followed). An unfollowed
+    // channel's bundles do not come back.
     if (!left_out(r) || is_denied_bundle(r.id) || (r.publisher != PublicKey{} && is_denied(r.publisher))) continue;
-    if (positions.contains(r.id) || r.pinned || !limits.contains(r.publisher)) add(r, false);
+    const bool listed = positions.contains(r.id);
+    const bool followed = limits.contains(r.publisher);
+    if (r.pinned || (listed && followed) || (!listed && !followed)) add(r, false);
   }
   std::set<Sha256> fresh_ids;
   for (const auto& r : fresh) {
@@ -186,8 +190,8 @@ storage::Plan Node::enforce(const std::vector<catalog::BundleRow>& fresh, const 
   // back under it; not at every poll in between.
   if (plan.over_quota != m_over_quota) {
     if (plan.over_quota) {
-      warn("over the disk quota (" + std::to_string(m_options.quota) + " bytes, " + std::to_string(plan.used) +
-           " held): taking no new bundles that do not fit; unpin bundles or raise the quota");
+      warn("disk quota reached (" + std::to_string(plan.used) + " of " + std::to_string(m_options.quota) +
+           " bytes held): taking no new bundles that do not fit; unpin bundles or raise the quota");
     } else {
       info("within the disk quota again (" + std::to_string(plan.used) + " of " + std::to_string(m_options.quota) +
            " bytes)");
@@ -196,7 +200,7 @@ storage::Plan Node::enforce(const std::vector<catalog::BundleRow>& fresh, const 
   }
   for (const auto& pub : plan.over) {
     if (!m_over.contains(pub)) {
-      warn("publisher " + encode_publisher_id(pub) + " is over its quota: taking no new bundles of it that do not fit");
+      warn("publisher " + encode_publisher_id(pub) + " reached its quota: taking no new bundles of it that do not fit");
     }
   }
   for (const auto& pub : m_over) {
