@@ -17,6 +17,10 @@
 // Kill delays come from a seeded generator, so a run is repeatable and its
 // spread is printed (`[ kill N ] ...`). TZ_KILL_SEED picks another seed and
 // TZ_KILL_ROUNDS multiplies the number of kills, for longer runs by hand.
+//
+// What a kill cannot show, a power cut would: the Durable* tests run the
+// programs with an fsync tracer preloaded (tests/tools/sync_trace.cpp) and
+// check that what a rename or the catalogue makes count was on disk first.
 #include "multinode_fixture.h"
 
 #include <sqlite3.h>
@@ -84,6 +88,80 @@ std::string check_catalogue_copy(const fs::path& data_dir, const fs::path& scrat
   sqlite3_close(db);
   fs::remove_all(scratch, ec);
   return result;
+}
+
+// --- Durability: the order of fsyncs and renames -----------------------------
+//
+// A SIGKILL leaves the page cache to the next process, so it cannot show a
+// missing fsync; a power cut would. These tests run the real programs with
+// tests/tools/sync_trace.cpp preloaded and check that what a rename puts in
+// place, or what the catalogue records as verified, was fsynced first.
+
+struct TraceOp {
+  std::string op, a, b;
+};
+
+std::vector<TraceOp> read_trace(const fs::path& p) {
+  std::vector<TraceOp> out;
+  std::istringstream in(slurp(p));
+  for (std::string line; std::getline(in, line);) {
+    TraceOp t;
+    const auto tab = line.find('\t');
+    if (tab == std::string::npos) continue;
+    t.op = line.substr(0, tab);
+    const auto tab2 = line.find('\t', tab + 1);
+    t.a = line.substr(tab + 1, tab2 == std::string::npos ? std::string::npos : tab2 - tab - 1);
+    if (tab2 != std::string::npos) t.b = line.substr(tab2 + 1);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+// Sets the environment that preloads the tracer for programs started while
+// it lives (the test process itself is not traced).
+class Traced {
+ public:
+  explicit Traced(const fs::path& log) {
+    ::setenv("LD_PRELOAD", TZ_SYNC_TRACE_LIB, 1);
+    ::setenv("TZ_SYNC_TRACE", log.c_str(), 1);
+  }
+  ~Traced() {
+    ::unsetenv("LD_PRELOAD");
+    ::unsetenv("TZ_SYNC_TRACE");
+  }
+  Traced(const Traced&) = delete;
+  Traced& operator=(const Traced&) = delete;
+};
+
+// Every regular file and folder below `root`, and `root` itself, relative ("" for root).
+std::vector<std::string> tree(const fs::path& root) {
+  std::vector<std::string> out = {""};
+  for (const auto& e : fs::recursive_directory_iterator(root)) out.push_back(fs::relative(e.path(), root).string());
+  return out;
+}
+
+std::string join(const fs::path& root, const std::string& rel) { return rel.empty() ? root.string() : (root / rel).string(); }
+
+// "" when `final_dir` was put in place by a rename from some folder, every
+// file and folder it holds was fsynced under that folder's name before the
+// rename, and the parent of `final_dir` was fsynced after it; else what was
+// not.
+std::string synced_before_rename(const std::vector<TraceOp>& t, const fs::path& final_dir) {
+  const auto r = std::find_if(t.begin(), t.end(), [&](const TraceOp& o) { return o.op == "rename" && o.b == final_dir.string(); });
+  if (r == t.end()) return "no rename to " + final_dir.string();
+  const fs::path staged = r->a;
+  std::set<std::string> synced;
+  for (auto it = t.begin(); it != r; ++it) {
+    if (it->op == "fsync") synced.insert(it->a);
+    if (it->op == "rename" && synced.contains(it->a)) synced.insert(it->b);  // written under a temporary name
+  }
+  for (const auto& rel : tree(final_dir)) {
+    if (!synced.contains(join(staged, rel))) return "not synced before the rename: " + join(staged, rel);
+  }
+  const bool parent = std::any_of(r + 1, t.end(), [&](const TraceOp& o) {
+    return o.op == "fsync" && o.a == final_dir.parent_path().string();
+  });
+  return parent ? "" : "the parent folder was not synced after the rename";
 }
 
 // A tamizdat CLI call running in the background; killed and reaped on
@@ -183,6 +261,22 @@ class Kill : public Multinode {
     EXPECT_EQ(cat, "ok") << "catalogue of " << name << " after kill " << m_kills;
     node(name).restart();
     return check_restarted(name, kept);
+  }
+
+  fs::path trace(const std::string& name) const { return m_tmp / (name + ".trace"); }
+
+  // Starts `name` alone, with the flags start() gives, and the fsync tracer
+  // preloaded (its log: trace(name)).
+  void start_traced(const std::string& name, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"--no-public-dht", "--no-gateway", "--poll-interval", "1", "--log-level", "debug"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    if (!m_ports.count(name)) m_ports[name] = free_port();
+    m_order.push_back(name);
+    {
+      Traced traced(trace(name));
+      m_nodes[name] = std::make_unique<Daemon>(dir(name), m_ports[name], args);
+    }
+    ASSERT_TRUE(m_nodes[name]->ready()) << m_nodes[name]->log();
   }
 
   int m_kills = 0;
@@ -641,6 +735,31 @@ TEST_F(Kill, ImportKilledWhileUnpacking) {
   std::cout << "[ import  ] " << m_kills << " kills: " << complete << " left a complete bundle, " << absent
             << " left no destination\n";
   RecordProperty("kills", m_kills);
+}
+
+// `tamizdat import` puts its folder in place only once every file and
+// folder of it is on disk, then syncs the folder that holds it.
+TEST_F(Kill, DurableImportSyncsEverythingBeforeTheRename) {
+  const fs::path work = fs::weakly_canonical(m_tmp.path()) / "durable";
+  fs::create_directories(work);
+  const fs::path key = work / "p.key";
+  Outcome k = cli(work / "none", {"key", "generate", "--out", key.string(), "--insecure-no-passphrase", "--json"});
+  ASSERT_EQ(k.code, 0) << k.out;
+  const fs::path src = work / "src";
+  write_file(src / "index.html", "<p>Carried.</p>");
+  write_random(src / "media" / "photos" / "p1.jpg", 70000, 1);
+  write_random(src / "media" / "clip.webm", 1 << 20, 2);
+  ASSERT_EQ(cli(work / "none", {"bundle", "create", src.string(), "--key", key.string()}).code, 0);
+  ASSERT_EQ(cli(work / "none", {"export", src.string(), "-o", (work / "b.tar").string()}).code, 0);
+  const fs::path dest = work / "out" / "carried";
+  fs::create_directories(dest.parent_path());
+  Outcome i;
+  {
+    Traced traced(work / "import.trace");
+    i = cli(work / "none", {"import", (work / "b.tar").string(), "--to", dest.string(), "--json"});
+  }
+  ASSERT_EQ(i.code, 0) << i.out;
+  EXPECT_EQ(synced_before_rename(read_trace(work / "import.trace"), dest), "") << slurp(work / "import.trace");
 }
 
 }  // namespace

@@ -303,6 +303,10 @@ Result<VerifiedBundle> import_from(archive* a, const fs::path& dest, const Verif
   }
   // mkdtemp made it 0700; a bundle folder is as readable as any other folder.
   if (::chmod(tmp.path().c_str(), 0755) != 0) return errno_code();
+  // Every file is synced as it is written, but not the folders that name
+  // them: without this a power cut after the rename could leave the
+  // destination with files missing.
+  BOOST_OUTCOME_TRY(sync_tree(tmp.path()));
   if (::renameat2(AT_FDCWD, tmp.path().c_str(), AT_FDCWD, abs_dest.c_str(), RENAME_NOREPLACE) != 0) {
     if (errno == EEXIST) return fail(errc::destination_exists, diag, dest.string(), "the destination appeared meanwhile");
     return errno_code();
