@@ -762,5 +762,24 @@ TEST_F(Kill, DurableImportSyncsEverythingBeforeTheRename) {
   EXPECT_EQ(synced_before_rename(read_trace(work / "import.trace"), dest), "") << slurp(work / "import.trace");
 }
 
+// A published bundle's copy in the store is on disk before it takes its
+// name (and before the catalogue says verified), and so are the folders
+// that name it.
+TEST_F(Kill, DurablePublishSyncsTheCopyBeforeTheRename) {
+  start_traced("P");
+  const fs::path key = m_tmp / "p.key";
+  ASSERT_FALSE(make_key(key).empty());
+  const fs::path a = article("durable", "A report that must survive a power cut.", 1 << 20, 11);
+  write_random(a / "media" / "photos" / "p1.jpg", 70000, 12);
+  const json p = publish("P", a, key);
+  const fs::path folder = entry("P", p.value("bundle_id", "")).value("path", "");
+  ASSERT_FALSE(folder.empty()) << p.dump();
+  const auto t = read_trace(trace("P"));
+  EXPECT_EQ(synced_before_rename(t, folder), "") << slurp(trace("P"));
+  const auto r = std::find_if(t.begin(), t.end(), [&](const TraceOp& o) { return o.op == "rename" && o.b == folder.string(); });
+  EXPECT_TRUE(std::any_of(r, t.end(), [&](const TraceOp& o) { return o.op == "fsync" && o.a == (dir("P") / "bundles").string(); }))
+      << "the store folder was not synced after the new bundle's folder appeared in it";
+}
+
 }  // namespace
 }  // namespace tz

@@ -468,9 +468,14 @@ void Node::publish(const tamizdat::v1::PublishRequest& req, control::Reply reply
         fs::create_directories(staging / kManifestDir, ec);
         if (ec) return boost::system::error_code(ec.value(), boost::system::system_category());
         BOOST_OUTCOME_TRY(write_file_atomic(staging / kManifestPath, src.manifest.envelope(), 0644, Replace::allow));
+        // On disk before it takes its name: the catalogue is about to call it
+        // verified, and after a power cut it would be seeded as it is.
+        BOOST_OUTCOME_TRY(sync_tree(staging));
         fs::rename(staging, folder, ec);
         if (ec) return boost::system::error_code(ec.value(), boost::system::system_category());
       }
+      BOOST_OUTCOME_TRY(sync_dir(save));
+      BOOST_OUTCOME_TRY(sync_dir(store));
       BOOST_OUTCOME_TRY(copy, bundle::verify_bundle(folder, {pub, 0}, &diag));
       if (copy.torrent.info_hash_v2 != src.torrent.info_hash_v2) return errc::file_changed;
       return std::make_pair(std::move(copy), save);
