@@ -164,6 +164,19 @@ std::string synced_before_rename(const std::vector<TraceOp>& t, const fs::path& 
   return parent ? "" : "the parent folder was not synced after the rename";
 }
 
+// "" when every file and folder below `dir`, and `dir`, was fsynced.
+std::string synced(const std::vector<TraceOp>& t, const fs::path& dir) {
+  std::set<std::string> s;
+  for (const auto& o : t) {
+    if (o.op == "fsync") s.insert(o.a);
+    if (o.op == "rename" && s.contains(o.a)) s.insert(o.b);
+  }
+  for (const auto& rel : tree(dir)) {
+    if (!s.contains(join(dir, rel))) return "never synced: " + join(dir, rel);
+  }
+  return "";
+}
+
 // A tamizdat CLI call running in the background; killed and reaped on
 // destruction if it is still running.
 class AsyncCli {
@@ -779,6 +792,28 @@ TEST_F(Kill, DurablePublishSyncsTheCopyBeforeTheRename) {
   const auto r = std::find_if(t.begin(), t.end(), [&](const TraceOp& o) { return o.op == "rename" && o.b == folder.string(); });
   EXPECT_TRUE(std::any_of(r, t.end(), [&](const TraceOp& o) { return o.op == "fsync" && o.a == (dir("P") / "bundles").string(); }))
       << "the store folder was not synced after the new bundle's folder appeared in it";
+}
+
+// A downloaded bundle is on disk (libtorrent does not fsync) before the
+// catalogue records it verified.
+TEST_F(Kill, DurableDownloadIsSyncedBeforeItIsVerified) {
+  m_ports["P"] = free_port();
+  start({"P"});
+  start_traced("M", {"--peer", "127.0.0.1:" + std::to_string(m_ports["P"])});
+  const fs::path key = m_tmp / "p.key";
+  ASSERT_FALSE(make_key(key).empty());
+  const fs::path a = article("fetched", "A report carried over the network.", 2 << 20, 21);
+  write_random(a / "media" / "photos" / "p1.jpg", 70000, 22);
+  const json p = publish("P", a, key);
+  ASSERT_EQ(cli(dir("M"), {"fetch", p.value("magnet", ""), "--no-wait", "--json"}).code, 0);
+  const std::string b = p.value("bundle_id", "");
+  ASSERT_TRUE(all_verified({"M"}, b)) << entry("M", b).dump();
+  const fs::path folder = entry("M", b).value("path", "");
+  const auto t = read_trace(trace("M"));
+  EXPECT_EQ(synced(t, folder), "") << slurp(trace("M"));
+  EXPECT_TRUE(std::any_of(t.begin(), t.end(), [&](const TraceOp& o) {
+    return o.op == "fsync" && o.a == (dir("M") / "bundles").string();
+  })) << "the store folder was never synced";
 }
 
 }  // namespace
