@@ -87,7 +87,21 @@ void Node::start(swarm::Session& swarm) {
     warn("cannot read heads from the catalogue: " + heads.error().message());
   }
   if (auto rows = m_catalog.bundles()) {
-    for (const auto& row : rows.value()) {
+    for (auto row : rows.value()) {
+      // A deny or undeny cut short (it records the entry, then changes the
+      // bundles) is finished here: a denied bundle is never brought back.
+      const bool denied = is_denied_bundle(row.id) || (row.publisher != PublicKey{} && is_denied(row.publisher));
+      const bool failed = row.state == catalog::BundleState::failed;
+      if (denied && !failed) {
+        fs::remove_all(bundle_save_path(row.id), ec);
+        fs::remove(resume_file(row.info_hash_v1), ec);
+        (void)m_catalog.set_state(row.id, catalog::BundleState::failed, error_name(errc::denied));
+        continue;
+      }
+      if (!denied && failed && row.error == error_name(errc::denied) &&
+          m_catalog.set_state(row.id, catalog::BundleState::downloading)) {
+        row.state = catalog::BundleState::downloading;
+      }
       if (row.state != catalog::BundleState::failed) restore_bundle(row);
     }
   } else {
