@@ -702,6 +702,57 @@ TEST_F(Kill, DenyOrUndenyCutShortIsFinishedAtRestart) {
   stop_all();
 }
 
+// A bundle is marked verified, then its resume data is saved again. A kill
+// between the two leaves the catalogue saying verified next to resume data
+// saved while it was still downloading (every 30 s, or at a stop). Brought
+// back from that, the node must not seed a bundle it calls verified with
+// only the pieces that old file lists (nor fetch the rest into it again):
+// such resume data is not trusted, and the bundle is verified again from
+// disk. The window is too short for a timed kill, so the stale file is put
+// back by hand; a reader then fetches the bundle from the mirror alone.
+TEST_F(Kill, VerifiedBundleWithStaleResumeDataIsSeededWhole) {
+  m_ports["P"] = free_port();
+  m_ports["M"] = free_port();
+  start({"P", "M", "R"}, {{"P", {"--max-upload-rate", "4096"}},
+                          {"M", {"--peer", "127.0.0.1:" + std::to_string(m_ports["P"])}},
+                          {"R", {"--peer", "127.0.0.1:" + std::to_string(m_ports["M"])}}});
+  const fs::path key = m_tmp / "p.key";
+  ASSERT_FALSE(make_key(key).empty());
+  constexpr std::size_t kSize = std::size_t{24} << 20;
+  const fs::path a = article("stale", "A report whose mirror was stopped halfway.", kSize, 51);
+  const json p = publish("P", a, key);
+  const std::string b = p.value("bundle_id", "");
+  const std::string magnet = p.value("magnet", "");
+  const fs::path resume = dir("M") / "resume" / (btih(magnet) + ".resume");
+  ASSERT_EQ(cli(dir("M"), {"fetch", magnet, "--no-wait", "--json"}).code, 0);
+  ASSERT_TRUE(eventually([&] {
+    return entry("M", b).value("downloaded", std::uint64_t{0}) >= (std::uint64_t{6} << 20);
+  }, kLong, 50ms)) << entry("M", b).dump();
+
+  // Stopped halfway: the resume data saved at the stop lists part of the pieces.
+  ASSERT_EQ(node("M").stop(SIGTERM), 0) << node("M").log();
+  ASSERT_TRUE(fs::exists(resume));
+  fs::copy_file(resume, m_tmp / "stale.resume");
+  node("M").restart();
+  ASSERT_TRUE(node("M").ready());
+  ASSERT_TRUE(all_verified({"M"}, b)) << entry("M", b).dump();
+
+  // Killed after the catalogue said verified, before the new resume file.
+  node("M").kill();
+  ++m_kills;
+  fs::copy_file(m_tmp / "stale.resume", resume, fs::copy_options::overwrite_existing);
+  node("P").kill();  // the mirror is the only seed left
+  ++m_kills;
+  node("M").restart();
+  check_restarted("M", {b});
+  ASSERT_EQ(cli(dir("R"), {"fetch", magnet, "--no-wait", "--json"}).code, 0);
+  EXPECT_TRUE(all_verified({"R"}, b, 30s)) << "the mirror does not seed the whole bundle it calls verified: "
+                                            << entry("R", b).dump();
+  EXPECT_EQ(diff_trees(a, entry("R", b).value("path", "")), "");
+  RecordProperty("kills", m_kills);
+  stop_all();
+}
+
 // What a killed import leaves beside `dest`: hidden staging folders (name
 // and bytes).
 struct Leftovers {

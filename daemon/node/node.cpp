@@ -143,10 +143,13 @@ void Node::restore_bundle(const catalog::BundleRow& row) {
   // Resume data carries the metadata and which pieces passed, so nothing is
   // hashed again; without it a downloading bundle starts from its link
   // (libtorrent checks what is already on disk) and a verified one is
-  // verified again before it is seeded.
+  // verified again before it is seeded. So is a verified one whose resume
+  // data lacks pieces: saved while it downloaded, and a kill came before
+  // the save that follows its verification.
+  const bool verified = row.state == catalog::BundleState::verified;
   if (auto data = read_file_bounded(resume_file(row.info_hash_v1), 64u << 20)) {
     const std::vector<char> buf(data.value().begin(), data.value().end());
-    if (auto k = m_swarm->add_resumed(buf, save); k && k.value() == row.info_hash_v1) {
+    if (auto k = m_swarm->add_resumed(buf, save, verified); k && k.value() == row.info_hash_v1) {
       b.stage = row.state == catalog::BundleState::verified ? Stage::seeding : Stage::metadata;
       m_bundles[row.info_hash_v1] = std::move(b);
       return;
