@@ -118,19 +118,32 @@ std::vector<TraceOp> read_trace(const fs::path& p) {
 }
 
 // Sets the environment that preloads the tracer for programs started while
-// it lives (the test process itself is not traced).
+// it lives (the test process itself is not traced). Under ASan
+// (scripts/test --sanitize) the tracer comes before ASan's runtime in the
+// list of libraries, which ASan refuses unless told not to check.
 class Traced {
  public:
   explicit Traced(const fs::path& log) {
+    const char* asan = std::getenv("ASAN_OPTIONS");
+    if (asan != nullptr) m_asan = asan;
+    ::setenv("ASAN_OPTIONS", (m_asan.empty() ? "" : m_asan + ":").append("verify_asan_link_order=0").c_str(), 1);
     ::setenv("LD_PRELOAD", TZ_SYNC_TRACE_LIB, 1);
     ::setenv("TZ_SYNC_TRACE", log.c_str(), 1);
   }
   ~Traced() {
     ::unsetenv("LD_PRELOAD");
     ::unsetenv("TZ_SYNC_TRACE");
+    if (m_asan.empty()) {
+      ::unsetenv("ASAN_OPTIONS");
+    } else {
+      ::setenv("ASAN_OPTIONS", m_asan.c_str(), 1);
+    }
   }
   Traced(const Traced&) = delete;
   Traced& operator=(const Traced&) = delete;
+
+ private:
+  std::string m_asan;
 };
 
 // Every regular file and folder below `root`, and `root` itself, relative ("" for root).
