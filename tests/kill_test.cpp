@@ -5,7 +5,9 @@
 // `tamizdat publish`, before and after it returned), fetch (a mirror killed
 // again and again while it downloads, verifies and seeds), and import (the
 // `tamizdat import` process killed while it unpacks a large archive). GC kill
-// points come once `tamizdat gc` exists (TODO(#6)).
+// points come once `tamizdat gc` exists (TODO(#6)). Two tests set by hand
+// what a kill leaves in a window too short to hit by timing: a deny or
+// undeny cut short, and a verified bundle next to mid-download resume data.
 //
 // After every kill: the catalogue as the kill left it passes SQLite's
 // integrity check; the daemon starts and answers `status`; `ls --json`
@@ -153,14 +155,17 @@ std::vector<std::string> tree(const fs::path& root) {
   return out;
 }
 
-std::string join(const fs::path& root, const std::string& rel) { return rel.empty() ? root.string() : (root / rel).string(); }
+std::string join(const fs::path& root, const std::string& rel) {
+  return rel.empty() ? root.string() : (root / rel).string();
+}
 
 // "" when `final_dir` was put in place by a rename from some folder, every
 // file and folder it holds was fsynced under that folder's name before the
 // rename, and the parent of `final_dir` was fsynced after it; else what was
 // not.
 std::string synced_before_rename(const std::vector<TraceOp>& t, const fs::path& final_dir) {
-  const auto r = std::find_if(t.begin(), t.end(), [&](const TraceOp& o) { return o.op == "rename" && o.b == final_dir.string(); });
+  const auto r = std::find_if(t.begin(), t.end(),
+                              [&](const TraceOp& o) { return o.op == "rename" && o.b == final_dir.string(); });
   if (r == t.end()) return "no rename to " + final_dir.string();
   const fs::path staged = r->a;
   std::set<std::string> synced;
@@ -913,8 +918,10 @@ TEST_F(Kill, DurablePublishSyncsTheCopyBeforeTheRename) {
   ASSERT_FALSE(folder.empty()) << p.dump();
   const auto t = read_trace(trace("P"));
   EXPECT_EQ(synced_before_rename(t, folder), "") << slurp(trace("P"));
-  const auto r = std::find_if(t.begin(), t.end(), [&](const TraceOp& o) { return o.op == "rename" && o.b == folder.string(); });
-  EXPECT_TRUE(std::any_of(r, t.end(), [&](const TraceOp& o) { return o.op == "fsync" && o.a == (dir("P") / "bundles").string(); }))
+  const auto r = std::find_if(t.begin(), t.end(),
+                              [&](const TraceOp& o) { return o.op == "rename" && o.b == folder.string(); });
+  EXPECT_TRUE(std::any_of(r, t.end(),
+                          [&](const TraceOp& o) { return o.op == "fsync" && o.a == (dir("P") / "bundles").string(); }))
       << "the store folder was not synced after the new bundle's folder appeared in it";
 }
 
