@@ -379,10 +379,11 @@ TEST_F(Kill, PublishingDaemonKilledAtSpreadPoints) {
     Folder& f = *it;
     ++f.attempts;
     // One kill in five after the CLI returned (0-300 ms later); the others
-    // while the daemon may still be at work, up to a bit past the time the
-    // whole publish takes.
+    // within about the time the whole publish takes (scaled by size from
+    // the unkilled one), while the CLI hashes and the daemon checks, copies,
+    // verifies and records.
     const bool after_return = rng() % 5 == 0;
-    const double est = 40.0 + cal_ms * static_cast<double>(f.size + (1u << 20)) / (9u << 20) * 1.3;
+    const double est = 20.0 + cal_ms * static_cast<double>(f.size + (1u << 20)) / (9u << 20);
     const auto delay = std::chrono::milliseconds(
         after_return ? static_cast<int>(rng() % 300) : static_cast<int>(std::uniform_real_distribution<>(0, est)(rng)));
 
@@ -428,8 +429,10 @@ TEST_F(Kill, PublishingDaemonKilledAtSpreadPoints) {
     const std::set<std::string> now = verified_ids(list);
     f.published = now.contains(f.bundle_id);
     if (f.published && !ok) ++published_by_killed;
-    std::printf("[ kill %2d ] publish %-8s (try %d) at %4lld ms of ~%.0f: CLI %s; store: %s; after restart: %s\n",
-                m_kills, mib(f.size).c_str(), f.attempts, static_cast<long long>(at), est,
+    const std::string what = f.size == 0 ? "text only" : f.size < (1u << 20) ? std::to_string(f.size >> 10) + " KiB"
+                                                                              : mib(f.size);
+    std::printf("[ kill %2d ] publish %-9s (try %d) at %4lld ms of ~%.0f: CLI %s; store: %s; after restart: %s\n",
+                m_kills, what.c_str(), f.attempts, static_cast<long long>(at), est,
                 ok ? "had returned ok" : (cli_done ? "had failed" : "still waiting"), store.c_str(),
                 f.published ? "published" : "not published");
     std::fflush(stdout);
@@ -946,6 +949,25 @@ TEST_F(Kill, DurableDownloadIsSyncedBeforeItIsVerified) {
     return o.op == "fsync" && o.a == (dir("M") / "bundles").string();
   })) << "the store folder was never synced";
 }
+
+// TODO(#6): kill points during garbage collection, once `tamizdat gc` and
+// the quotas exist. Each with the checks of check_restarted, and:
+// - the daemon killed at spread delays during `tamizdat gc` while it frees
+//   several bundles of several sizes (before and after gc returned): each
+//   bundle is still listed verified and verifies, or is gone from `ls` with
+//   its folder and resume file; running gc again finishes the job;
+// - killed between the catalogue change and the deletion of the data, both
+//   ways round (set by hand, like DenyOrUndenyCutShortIsFinishedAtRestart):
+//   no folder left in bundles/ without its row, no row verified without
+//   its folder;
+// - killed while a large bundle's folder is half deleted: never listed
+//   verified, and removed at start-up or by the next gc;
+// - killed during a collection that a quota set off while a download runs:
+//   the download resumes, and after the restart the disk use is back under
+//   the quota (within one bundle) with the newest bundle of each channel kept;
+// - killed between `tamizdat pin` and a gc: a pinned bundle is never removed;
+// - the figures `status` gives (space used, freed) agree with the files in
+//   bundles/ after every restart.
 
 }  // namespace
 }  // namespace tz
