@@ -1,9 +1,13 @@
 #include "bundle/archive.h"
 #include "test_util.h"
 
+#include "core/files.h"
+
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 
 namespace tz::bundle {
 namespace {
@@ -136,6 +140,29 @@ TEST_F(ArchiveTest, DestinationMustNotExist) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), errc::destination_exists);
   EXPECT_TRUE(fs::is_empty(dest()));
+}
+
+// An import killed midway (SIGKILL, a power cut) leaves its hidden staging
+// folder, possibly as large as the bundle. The next import into the same
+// destination removes it, but not the folder of an import still running
+// (which holds a lock on it) nor one of another destination.
+TEST_F(ArchiveTest, ImportRemovesTheFolderAKilledImportLeft) {
+  ASSERT_TRUE(export_bundle(src(), m_tmp / "b.tar", {}, &m_diag));
+  const fs::path out = dest().parent_path();
+  test::write_file(out / ".dest.import-Ab3xZ9" / "img" / "a.jpg", "half of a photo");
+  test::write_file(out / ".dest.import-Live42" / "index.html", "an import still at work");
+  test::write_file(out / ".dest.import-b.import-Qr7sT1" / "x", "another destination's");
+  test::write_file(out / ".dest.import-short" / "x", "not a staging name");
+  UniqueFd live(::open((out / ".dest.import-Live42").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_EQ(::flock(live.get(), LOCK_EX), 0);
+
+  auto r = import_bundle(m_tmp / "b.tar", dest(), {}, &m_diag);
+  ASSERT_TRUE(r) << r.error().message() << " " << m_diag.file;
+  EXPECT_FALSE(fs::exists(out / ".dest.import-Ab3xZ9"));
+  EXPECT_TRUE(fs::exists(out / ".dest.import-Live42" / "index.html"));
+  EXPECT_TRUE(fs::exists(out / ".dest.import-b.import-Qr7sT1" / "x"));
+  EXPECT_TRUE(fs::exists(out / ".dest.import-short" / "x"));
+  EXPECT_TRUE(verify_bundle(dest(), {}, &m_diag));
 }
 
 TEST_F(ArchiveTest, PathTraversalIsRefused) {

@@ -230,5 +230,22 @@ TEST_F(BundleTest, ManifestIsWrittenAtomicallyWithNoLeftovers) {
   EXPECT_EQ(test::list_tree(dir() / ".tamizdat"), std::vector<std::string>{"manifest"});
 }
 
+// A `bundle create` or `publish` killed while it wrote the manifest leaves
+// write_file_atomic's temporary file under .tamizdat/, where verify counts
+// anything but the manifest as an extra file. Creating again removes it
+// instead of refusing the folder until someone finds it by hand; anything
+// else hidden there is still refused.
+TEST_F(BundleTest, CreateRemovesAManifestWriteCutShort) {
+  ASSERT_TRUE(create());
+  test::write_file(dir() / ".tamizdat/manifest.tmp-3141592653", "half a manifest");
+  ASSERT_FALSE(verify());
+  auto again = create({.title = "again"});
+  ASSERT_TRUE(again) << again.error().message() << " " << m_diag.file;
+  EXPECT_EQ(test::list_tree(dir() / ".tamizdat"), std::vector<std::string>{"manifest"});
+  EXPECT_TRUE(verify(m_key.public_key()));
+  test::write_file(dir() / ".tamizdat/manifest.tmp-x", "not one of ours");
+  EXPECT_FALSE(create());
+}
+
 }  // namespace
 }  // namespace tz::bundle

@@ -64,5 +64,15 @@ TEST(Files, BoundedReadRefusesLargerFiles) {
   EXPECT_FALSE(read_file_bounded(dir / "missing", 99));
 }
 
+// sync_tree reaches every file and folder (the durability tests in
+// kill_test.cpp check which ones with a tracer); a missing folder is an error.
+TEST(Files, SyncTreeSyncsAFolderAndFailsOnAMissingOne) {
+  test::TempDir dir;
+  test::write_file(dir / "a" / "b" / "c.txt", "c");
+  test::write_file(dir / "a" / "d.txt", "d");
+  EXPECT_TRUE(sync_tree(dir / "a"));
+  EXPECT_FALSE(sync_tree(dir / "missing"));
+}
+
 }  // namespace
 }  // namespace tz

@@ -7,10 +7,13 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <functional>
 #include <map>
@@ -160,6 +163,33 @@ Result<void> extract_file(archive* a, const fs::path& target, std::uint64_t size
   return success();
 }
 
+// Staging folders of imports into `dest` are named "." + its name +
+// ".import-" + 6 characters from mkdtemp. An import holds an exclusive flock
+// on its staging folder while it runs; the kernel drops the lock when the
+// process dies, however it dies. So a staging folder of `dest` that can be
+// locked was left by a killed import, and is removed. (Two imports into the
+// same destination at the same moment could remove each other's folder in
+// the instant between mkdtemp and flock; the loser fails, nothing is lost.)
+std::string staging_prefix(const fs::path& abs_dest) { return "." + abs_dest.filename().string() + ".import-"; }
+
+void remove_dead_staging(const fs::path& abs_dest) {
+  const std::string prefix = staging_prefix(abs_dest);
+  std::error_code ec;
+  std::vector<fs::path> dead;
+  for (fs::directory_iterator it(abs_dest.parent_path(), ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() != prefix.size() + 6 || !name.starts_with(prefix) ||
+        !std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix.size()), name.end(),
+                     [](unsigned char c) { return std::isalnum(c) != 0; })) {
+      continue;
+    }
+    // O_NOFOLLOW: a symlink by that name is never followed, nor removed.
+    UniqueFd fd(::open(it->path().c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (fd.get() >= 0 && ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) dead.push_back(it->path());
+  }
+  for (const auto& d : dead) fs::remove_all(d, ec);
+}
+
 bool is_bundle_id(std::string_view s) {
   std::vector<std::uint8_t> raw;
   return s.size() == 64 && from_hex(s, raw) &&
@@ -168,14 +198,18 @@ bool is_bundle_id(std::string_view s) {
 
 Result<VerifiedBundle> import_from(archive* a, const fs::path& dest, const VerifyOptions& options, Diag* diag) {
   std::error_code ec;
+  const fs::path abs_dest = fs::absolute(dest).lexically_normal();
+  const fs::path parent = abs_dest.parent_path();
+  remove_dead_staging(abs_dest);
   if (fs::exists(fs::symlink_status(dest, ec))) {
     return fail(errc::destination_exists, diag, dest.string());
   }
-  const fs::path abs_dest = fs::absolute(dest).lexically_normal();
-  const fs::path parent = abs_dest.parent_path();
-  std::string tmpl = (parent / ("." + abs_dest.filename().string() + ".import-XXXXXX")).string();
+  std::string tmpl = (parent / (staging_prefix(abs_dest) + "XXXXXX")).string();
   if (::mkdtemp(tmpl.data()) == nullptr) return errno_code();
   TempDir tmp{fs::path(tmpl)};
+  // Held until the import ends: the folder is in use (remove_dead_staging).
+  UniqueFd lock(::open(tmpl.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (lock.get() < 0 || ::flock(lock.get(), LOCK_EX) != 0) return errno_code();
 
   archive_entry* e = nullptr;
   const auto next = [&]() -> int { return archive_read_next_header(a, &e); };
@@ -269,6 +303,10 @@ Result<VerifiedBundle> import_from(archive* a, const fs::path& dest, const Verif
   }
   // mkdtemp made it 0700; a bundle folder is as readable as any other folder.
   if (::chmod(tmp.path().c_str(), 0755) != 0) return errno_code();
+  // Every file is synced as it is written, but not the folders that name
+  // them: without this a power cut after the rename could leave the
+  // destination with files missing.
+  BOOST_OUTCOME_TRY(sync_tree(tmp.path()));
   if (::renameat2(AT_FDCWD, tmp.path().c_str(), AT_FDCWD, abs_dest.c_str(), RENAME_NOREPLACE) != 0) {
     if (errno == EEXIST) return fail(errc::destination_exists, diag, dest.string(), "the destination appeared meanwhile");
     return errno_code();

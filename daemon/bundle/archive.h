@@ -10,7 +10,9 @@
 // unlisted or oversized is ever written. Everything lands in a temporary
 // folder beside the destination, is verified byte for byte, and only then is
 // renamed to the destination, which must not exist. On any failure nothing is
-// left behind. Blocking; call from the CLI or a worker thread.
+// left behind; an import that is killed leaves its hidden temporary folder,
+// which the next import into the same destination removes. Blocking; call
+// from the CLI or a worker thread.
 #pragma once
 
 #include "bundle/bundle.h"

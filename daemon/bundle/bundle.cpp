@@ -66,6 +66,24 @@ Result<std::vector<DiskFile>> scan(const fs::path& dir, Diag* diag) {
   return files;
 }
 
+// Removes what a manifest write cut short left: write_file_atomic's
+// temporary files ".tamizdat/manifest.tmp-" + digits, which a killed
+// `bundle create` or `publish` leaves behind and which scan would refuse as
+// files hidden under .tamizdat/. Only regular files of exactly that name.
+void remove_manifest_temps(const fs::path& dir) {
+  const std::string prefix = std::string(kManifestPath.substr(kManifestDir.size() + 1)) + ".tmp-";
+  std::error_code ec;
+  for (fs::directory_iterator it(dir / kManifestDir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() > prefix.size() && name.starts_with(prefix) &&
+        std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix.size()), name.end(),
+                    [](char c) { return c >= '0' && c <= '9'; }) &&
+        fs::is_regular_file(it->symlink_status(ec))) {
+      fs::remove(it->path(), ec);
+    }
+  }
+}
+
 std::string folder_title(const fs::path& dir) {
   const fs::path abs = fs::absolute(dir).lexically_normal();
   std::string name = abs.filename().string();
@@ -121,6 +139,7 @@ std::string torrent_name(std::span<const std::uint8_t> manifest_envelope) {
 Result<VerifiedBundle> create_bundle(const fs::path& dir, const SecretKey& key, const CreateOptions& options,
                                      Diag* diag) {
   if (!crypto_init()) return errc::crypto_failure;
+  remove_manifest_temps(dir);
   BOOST_OUTCOME_TRY(files, scan(dir, diag));
   if (files.empty()) return fail(errc::empty_bundle, diag, {}, "the folder holds no files");
 

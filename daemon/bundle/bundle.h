@@ -46,7 +46,9 @@ struct VerifiedBundle {
 // special files, unsafe or colliding names), hashes them, and writes
 // `dir/.tamizdat/manifest` atomically. When `dir` already holds a valid
 // manifest by the same key describing exactly the same files and fields, it is
-// kept, so running this twice gives the same bundle ID. Fails with
+// kept, so running this twice gives the same bundle ID. Temporary files of a
+// manifest write cut short (".tamizdat/manifest.tmp-" + digits) are removed
+// first. Fails with
 // errc::empty_bundle, errc::unsafe_path, errc::not_regular_file,
 // errc::malformed_manifest (bad title, language or entry), errc::too_many_files,
 // errc::file_changed (a file changed while being hashed) or a system error;

@@ -82,6 +82,29 @@ Result<void> sync_dir(const std::filesystem::path& dir) {
   return success();
 }
 
+Result<void> sync_tree(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> dirs{dir};
+  std::error_code ec;
+  fs::recursive_directory_iterator it(dir, fs::directory_options::none, ec);
+  for (const fs::recursive_directory_iterator end; !ec && it != end; it.increment(ec)) {
+    const fs::file_status st = it->symlink_status(ec);
+    if (ec) break;
+    if (fs::is_directory(st)) {
+      dirs.push_back(it->path());
+    } else if (fs::is_regular_file(st)) {
+      UniqueFd fd(::open(it->path().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+      if (fd.get() < 0 || ::fsync(fd.get()) != 0) return last_error();
+    }
+  }
+  if (ec) return boost::system::error_code(ec.value(), boost::system::generic_category());
+  // Folders after what they hold, deepest first.
+  for (auto d = dirs.rbegin(); d != dirs.rend(); ++d) {
+    BOOST_OUTCOME_TRY(sync_dir(*d));
+  }
+  return success();
+}
+
 Result<void> write_file_atomic(const std::filesystem::path& path, std::span<const std::uint8_t> bytes,
                                unsigned mode, Replace replace, errc exists_error) {
   const std::filesystem::path dir = path.parent_path();

@@ -54,6 +54,13 @@ enum class Replace { allow, never };
 // Fsyncs the folder `dir` so a rename or new entry in it survives a power cut.
 [[nodiscard]] Result<void> sync_dir(const std::filesystem::path& dir);
 
+// Fsyncs every regular file and folder below `dir`, then `dir` itself, so
+// that a folder written without fsync (a copy, libtorrent's downloads) is
+// on disk before it is renamed into place or recorded as complete. Does not
+// sync the entry of `dir` in its parent (sync_dir the parent for that) and
+// follows no symlink. Fails with the first system error.
+[[nodiscard]] Result<void> sync_tree(const std::filesystem::path& dir);
+
 // Runs `fn`, which reads from a memory-mapped file, and returns false instead
 // of letting the process die when a read touches a page the file no longer has
 // (SIGBUS: the file was truncated while mapped). The signal can only arrive at

@@ -423,11 +423,17 @@ void Node::verify_downloaded(const swarm::TorrentKey& key, BundleFetch& b) {
     Diag diag;
     // Every core: this is the last step before the bundle is served.
     auto v = bundle::verify_bundle(folder, {pub, 0}, &diag);
-    boost::asio::post(m_io, [this, alive, v = std::move(v), diag, id, key] {
+    // libtorrent does not fsync: the bundle goes to disk before the catalogue
+    // calls it verified, or a power cut could leave a verified bundle with holes.
+    Result<void> synced = success();
+    if (v) synced = sync_tree(folder.parent_path());
+    if (v && synced) synced = sync_dir(folder.parent_path().parent_path());
+    boost::asio::post(m_io, [this, alive, v = std::move(v), synced, diag, id, key] {
       if (alive.expired()) return;
       const auto it = m_bundles.find(key);
       if (it == m_bundles.end()) return;
       if (!v) return fail_bundle(key, v.error(), "verifying it from disk: " + v.error().message() + " " + diag.file);
+      if (!synced) return fail_bundle(key, synced.error(), "syncing it to disk: " + synced.error().message(), false);
       if (v.value().torrent.info_hash_v2 != id) {
         return fail_bundle(key, errc::bundle_mismatch, "it verifies as another bundle");
       }

@@ -88,7 +88,21 @@ void Node::start(swarm::Session& swarm) {
   }
   sweep_orphans();
   if (auto rows = m_catalog.bundles()) {
-    for (const auto& row : rows.value()) {
+    for (auto row : rows.value()) {
+      // A deny or undeny cut short (it records the entry, then changes the
+      // bundles) is finished here: a denied bundle is never brought back.
+      const bool denied = is_denied_bundle(row.id) || (row.publisher != PublicKey{} && is_denied(row.publisher));
+      const bool failed = row.state == catalog::BundleState::failed;
+      if (denied && !failed) {
+        fs::remove_all(bundle_save_path(row.id), ec);
+        fs::remove(resume_file(row.info_hash_v1), ec);
+        (void)m_catalog.set_state(row.id, catalog::BundleState::failed, error_name(errc::denied));
+        continue;
+      }
+      if (!denied && failed && row.error == error_name(errc::denied) &&
+          m_catalog.set_state(row.id, catalog::BundleState::downloading)) {
+        row.state = catalog::BundleState::downloading;
+      }
       if (row.state != catalog::BundleState::failed) restore_bundle(row);
     }
   } else {
@@ -142,10 +156,13 @@ void Node::restore_bundle(const catalog::BundleRow& row) {
   // Resume data carries the metadata and which pieces passed, so nothing is
   // hashed again; without it a downloading bundle starts from its link
   // (libtorrent checks what is already on disk) and a verified one is
-  // verified again before it is seeded.
+  // verified again before it is seeded. So is a verified one whose resume
+  // data lacks pieces: saved while it downloaded, and a kill came before
+  // the save that follows its verification.
+  const bool verified = row.state == catalog::BundleState::verified;
   if (auto data = read_file_bounded(resume_file(row.info_hash_v1), 64u << 20)) {
     const std::vector<char> buf(data.value().begin(), data.value().end());
-    if (auto k = m_swarm->add_resumed(buf, save); k && k.value() == row.info_hash_v1) {
+    if (auto k = m_swarm->add_resumed(buf, save, verified); k && k.value() == row.info_hash_v1) {
       b.stage = row.state == catalog::BundleState::verified ? Stage::seeding : Stage::metadata;
       m_bundles[row.info_hash_v1] = std::move(b);
       return;
@@ -520,9 +537,14 @@ void Node::publish(const tamizdat::v1::PublishRequest& req, control::Reply reply
         fs::create_directories(staging / kManifestDir, ec);
         if (ec) return boost::system::error_code(ec.value(), boost::system::system_category());
         BOOST_OUTCOME_TRY(write_file_atomic(staging / kManifestPath, src.manifest.envelope(), 0644, Replace::allow));
+        // On disk before it takes its name: the catalogue is about to call it
+        // verified, and after a power cut it would be seeded as it is.
+        BOOST_OUTCOME_TRY(sync_tree(staging));
         fs::rename(staging, folder, ec);
         if (ec) return boost::system::error_code(ec.value(), boost::system::system_category());
       }
+      BOOST_OUTCOME_TRY(sync_dir(save));
+      BOOST_OUTCOME_TRY(sync_dir(store));
       BOOST_OUTCOME_TRY(copy, bundle::verify_bundle(folder, {pub, 0}, &diag));
       if (copy.torrent.info_hash_v2 != src.torrent.info_hash_v2) return errc::file_changed;
       return std::make_pair(std::move(copy), save);

@@ -355,10 +355,18 @@ Result<TorrentKey> Session::add_seed(const AddSeed& a) {
   return k;
 }
 
-Result<TorrentKey> Session::add_resumed(const std::vector<char>& resume, const std::filesystem::path& save_path) {
+Result<TorrentKey> Session::add_resumed(const std::vector<char>& resume, const std::filesystem::path& save_path,
+                                        bool complete) {
   lt::error_code ec;
   lt::add_torrent_params p = lt::read_resume_data(resume, ec);
   if (ec || !p.info_hashes.has_v1() || !p.ti) return errc::torrent_mismatch;
+  if (complete && !(p.flags & lt::torrent_flags::seed_mode)) {
+    const int n = p.ti->num_pieces();
+    if (p.have_pieces.size() < n) return errc::file_missing;
+    for (lt::piece_index_t i{0}; i < lt::piece_index_t{n}; ++i) {
+      if (!p.have_pieces[i]) return errc::file_missing;
+    }
+  }
   const TorrentKey k = key_of(p.info_hashes);
   if (m_impl->find(k) != nullptr) return k;
   p.save_path = save_path.string();

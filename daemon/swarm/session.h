@@ -126,8 +126,12 @@ class Session {
   // Adds a torrent whose data is on disk. Returns its key, or
   // errc::torrent_mismatch for bytes that are not a hybrid torrent.
   [[nodiscard]] Result<TorrentKey> add_seed(const AddSeed& a);
-  // Adds a torrent from resume data saved earlier. Returns its key.
-  [[nodiscard]] Result<TorrentKey> add_resumed(const std::vector<char>& resume, const std::filesystem::path& save_path);
+  // Adds a torrent from resume data saved earlier. Returns its key. With
+  // `complete`, resume data that does not record every piece (saved while
+  // the torrent was still downloading) is refused with errc::file_missing,
+  // and nothing is added.
+  [[nodiscard]] Result<TorrentKey> add_resumed(const std::vector<char>& resume, const std::filesystem::path& save_path,
+                                               bool complete = false);
   // Starts fetching a torrent's metadata from peers (DHT, configured peers).
   void add_by_link(const AddByLink& a);
   // After on_metadata: downloads only the files marked true (by index into
