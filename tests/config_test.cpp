@@ -726,6 +726,58 @@ TEST(ApplyToml, NonAsciiOutsideStringsIsRefusedBeforeParsing) {
   EXPECT_EQ(std::get<ConfigError>(quoted_key).message.find("ASCII"), std::string::npos);
 }
 
+// toml++ 3.3.0 also reaches that undefined behaviour on non-ASCII in what
+// looks like a string: in a bare value with a quote in it (config_fuzz,
+// regressions/config_fuzz/toml-unreachable-non-ascii-quoted-in-bare-value),
+// after a backslash, and on a line continued with a backslash (valid TOML).
+// So the parser only ever gets ASCII: strings carry \u escapes, comments
+// lose their non-ASCII.
+TEST(ApplyToml, TheParserGetsAsciiOnlyWithTheSameMeaning) {
+  const auto ascii = [](std::string_view text) {
+    const auto r = ascii_toml(text);
+    if (const auto* e = std::get_if<ConfigError>(&r)) {
+      ADD_FAILURE() << text << ": " << e->message;
+      return std::string();
+    }
+    const std::string& out = std::get<std::string>(r);
+    for (const char c : out) EXPECT_LT(static_cast<unsigned char>(c), 0x80u) << out;
+    return out;
+  };
+  // What the fuzzer found (shortened), and a number with a quoted part: not
+  // valid TOML, refused by the parser, which is given ASCII text.
+  EXPECT_EQ(ascii("\"\"= 1o{\"\xd0\xba\" = 0\n"), "\"\"= 1o{\"\\u043A\" = 0\n");
+  EXPECT_EQ(ascii("log_level = 1.'\xd0\xba'\n"), "log_level = 1.\"\\u043A\"\n");
+  for (const char* text : {"\"\"= 1o{\"\xd0\xba\" = 0\n", "log_level = 1.'\xd0\xba'\n"}) {
+    EXPECT_TRUE(contains(toml_err(text).message, "not valid TOML")) << text;
+  }
+  // Strings of all four kinds and comments keep their meaning.
+  EXPECT_EQ(ascii("# \xd8\xaa\xd0\xba\ndata_dir = \"/\xc3\xa9\\t\\\"\xf0\x9f\x93\xb0\" # \xd0\xba\n"),
+            "# ??\ndata_dir = \"/\\u00E9\\t\\\"\\U0001F4F0\" # ?\n");
+  EXPECT_EQ(ok(apply_toml(base(), "data_dir = \"\"\"/srv/a\\\n   \xd0\xba\"\"\"\n", kEnv)).data_dir,
+            "/srv/a\xd0\xba");
+  EXPECT_EQ(ok(apply_toml(base(), "data_dir = '/\xd0\xba \"x\" \\n'", kEnv)).data_dir, "/\xd0\xba \"x\" \\n");
+  EXPECT_EQ(ok(apply_toml(base(), "data_dir = '''\n/\xd0\xba''x'''''\n", kEnv)).data_dir, "/\xd0\xba''x''");
+  EXPECT_EQ(ok(apply_toml(base(), "data_dir = \"\"\"/\xd0\xba\"\"x\"\"\"\"\"\n", kEnv)).data_dir,
+            "/\xd0\xba\"\"x\"\"");
+  // ASCII text, literal strings included, is given as it is.
+  const std::string plain = "log_level = 'info' # \"\nlisten = \"\"\"0.0.0.0:1\\\n\"\"\"\n";
+  EXPECT_EQ(ascii(plain), plain);
+  // Refused with the line: not UTF-8 (in a string, in comments), non-ASCII
+  // after a backslash (never an escape), or outside strings once a string
+  // closed by four quotes has ended.
+  for (const auto& [text, line] : std::vector<std::pair<std::string, std::uint32_t>>{
+           {"data_dir = \"/\xff\"\n", 1},
+           {"# \xd0\xba\n# \xc0\xaf\n", 2},
+           {"\n\n# \xed\xa0\x80\n", 3},
+           {"data_dir = \"\"\"\n\\\xd0\xba\"\"\"\n", 2},
+           {"a = {b = \"\"\"q\"\"\"\", \xd0\xba = 1}\n", 1}}) {
+    const auto r = ascii_toml(text);
+    ASSERT_TRUE(std::holds_alternative<ConfigError>(r)) << text;
+    EXPECT_EQ(std::get<ConfigError>(r).line, line) << text;
+    EXPECT_EQ(toml_err(text).message, std::get<ConfigError>(r).message);
+  }
+}
+
 TEST(ApplyFlag, MaxFollowedIsAPositiveBoundedCount) {
   EXPECT_EQ(base().max_followed, kDefaultMaxFollowed);
   EXPECT_EQ(std::get<Settings>(apply_flag(base(), "--max-followed", "5", kEnv)).max_followed, 5u);

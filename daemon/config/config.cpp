@@ -916,47 +916,141 @@ std::string_view to_string(LogLevel level) {
 
 namespace {
 
-// The 1-based line of the first byte >= 0x80 outside every string and
-// comment of a TOML text, or 0. Such a byte can only start a bare key, which
-// TOML allows in ASCII only; toml++ 3.3.0 (Debian 12) reaches undefined
-// behaviour on some of them (tests/fuzz/README.md, config_fuzz), so they are
-// refused before the text is parsed.
-std::uint32_t non_ascii_outside_strings(std::string_view t) {
-  std::uint32_t line = 1;
-  std::size_t i = 0;
-  while (i < t.size()) {
-    const char c = t[i];
-    if (c == '\n') {
-      ++line;
-      ++i;
-    } else if (c == '#') {
-      while (i < t.size() && t[i] != '\n') ++i;
-    } else if (c == '"' || c == '\'') {
-      const bool multi = t.substr(i, 3) == std::string(3, c);
-      const std::size_t q = multi ? 3 : 1;
-      i += q;
-      while (i < t.size()) {
-        if (t[i] == '\n') {
-          if (!multi) break;  // not valid TOML; the parser says so
-          ++line;
-        } else if (c == '"' && t[i] == '\\') {
-          ++i;  // the escaped byte (a newline in it is counted next turn)
-          if (i < t.size() && t[i] == '\n') ++line;
-        } else if (t.substr(i, q) == std::string(q, c)) {
-          i += q;
-          break;
-        }
-        ++i;
-      }
-    } else {
-      if (static_cast<unsigned char>(c) >= 0x80) return line;
-      ++i;
-    }
+// The length of the well-formed UTF-8 sequence at t[i] (a byte >= 0x80), with
+// its code point in `cp`; 0 when it is cut short, overlong, a surrogate or
+// past U+10FFFF.
+std::size_t utf8_at(std::string_view t, std::size_t i, char32_t& cp) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(t[k]); };
+  const unsigned lead = byte(i);
+  std::size_t n = 0;
+  char32_t min = 0;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    n = 2, cp = lead & 0x1Fu, min = 0x80;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    n = 3, cp = lead & 0x0Fu, min = 0x800;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    n = 4, cp = lead & 0x07u, min = 0x10000;
+  } else {
+    return 0;
   }
-  return 0;
+  if (t.size() - i < n) return 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    if ((byte(i + k) & 0xC0u) != 0x80u) return 0;
+    cp = (cp << 6) | (byte(i + k) & 0x3Fu);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n;
 }
 
 }  // namespace
+
+std::variant<std::string, ConfigError> ascii_toml(std::string_view t) {
+  std::string out;
+  out.reserve(t.size());
+  std::uint32_t line = 1;
+  const auto fail = [&line](std::string_view why) {
+    return make_error({}, line, "not valid TOML: " + std::string(why));
+  };
+  constexpr std::string_view kNotUtf8 = "the text is not UTF-8";
+  std::size_t i = 0;
+  while (i < t.size()) {
+    const char c = t[i];
+    if (c == '#') {
+      while (i < t.size() && t[i] != '\n') {
+        char32_t cp = 0;
+        std::size_t n = 1;
+        if (static_cast<unsigned char>(t[i]) < 0x80) {
+          out += t[i];
+        } else if ((n = utf8_at(t, i, cp)) == 0) {
+          return fail(kNotUtf8);
+        } else {
+          out += '?';
+        }
+        i += n;
+      }
+    } else if (c == '"' || c == '\'') {
+      // Copied as a basic string with \u escapes; a literal string without
+      // non-ASCII is copied as it is. In text that is not valid TOML this
+      // reading may differ from the parser's, which still gets ASCII only.
+      const bool literal = c == '\'';
+      const bool multi = t.substr(i, 3) == std::string(3, c);
+      const std::string delimiter(multi ? 3 : 1, '"');
+      const std::size_t start = i;
+      std::string s = delimiter;
+      bool non_ascii = false;
+      i += delimiter.size();
+      while (i < t.size()) {
+        const char d = t[i];
+        if (d == '\n' && !multi) break;  // the parser says what is wrong
+        if (d == c) {
+          std::size_t run = 1;
+          if (multi) {
+            while (i + run < t.size() && t[i + run] == c) ++run;
+            // As in TOML: up to two quotes next to the closing three are text.
+            if (run < 3) {
+              s.append(run, c);
+              i += run;
+              continue;
+            }
+            run = std::min<std::size_t>(run, 5);
+            s.append(run - 3, c);
+          }
+          s += delimiter;
+          i += run;
+          break;
+        }
+        if (static_cast<unsigned char>(d) >= 0x80) {
+          char32_t cp = 0;
+          const std::size_t n = utf8_at(t, i, cp);
+          if (n == 0) return fail(kNotUtf8);
+          char escape[11];
+          if (cp <= 0xFFFF) {
+            std::snprintf(escape, sizeof escape, "\\u%04X", static_cast<unsigned>(cp));
+          } else {
+            std::snprintf(escape, sizeof escape, "\\U%08X", static_cast<unsigned>(cp));
+          }
+          s += escape;
+          non_ascii = true;
+          i += n;
+          continue;
+        }
+        if (d == '\n') ++line;
+        if (literal && (d == '\\' || d == '"')) {
+          s += '\\';
+        } else if (!literal && d == '\\') {
+          // A basic string's escape is kept as it is; the escaped byte is
+          // copied too, so that a quote or backslash in it is not read again.
+          s += d;
+          if (++i == t.size()) break;
+          const char e = t[i];
+          if (static_cast<unsigned char>(e) >= 0x80) {
+            return fail("a backslash in a string must be followed by an ASCII escape");
+          }
+          if (e == '\n') ++line;
+          s += e;
+          ++i;
+          continue;
+        }
+        s += d;
+        ++i;
+      }
+      if (literal && !non_ascii) {
+        out += t.substr(start, i - start);
+      } else {
+        out += s;
+      }
+    } else {
+      // TOML allows non-ASCII only in strings and comments.
+      if (static_cast<unsigned char>(c) >= 0x80) {
+        return fail("a key may hold only ASCII letters, digits, '-' and '_' unless quoted");
+      }
+      if (c == '\n') ++line;
+      out += c;
+      ++i;
+    }
+  }
+  return out;
+}
 
 SettingsOrError apply_toml(Settings base, std::string_view toml_text, const Environment& env) {
   if (toml_text.size() > kMaxConfigBytes) {
@@ -964,9 +1058,9 @@ SettingsOrError apply_toml(Settings base, std::string_view toml_text, const Envi
                       "the config is " + std::to_string(toml_text.size()) + " bytes, more than the " +
                           std::to_string(kMaxConfigBytes) + " allowed");
   }
-  if (const std::uint32_t line = non_ascii_outside_strings(toml_text); line != 0) {
-    return make_error({}, line, "not valid TOML: a key may hold only ASCII letters, digits, '-' and '_' unless quoted");
-  }
+  auto ascii = ascii_toml(toml_text);
+  if (auto* e = std::get_if<ConfigError>(&ascii)) return std::move(*e);
+  toml_text = std::get<std::string>(ascii);
 #if TOML_EXCEPTIONS
   toml::table doc;
   try {

@@ -192,6 +192,19 @@ struct Environment {
 [[nodiscard]] SettingsOrError apply_toml(Settings base, std::string_view toml_text,
                                          const Environment& env);
 
+// The text apply_toml gives the TOML parser: `toml_text` with the same
+// meaning, in ASCII only. Each non-ASCII character in a string becomes a \u
+// or \U escape (a literal string holding one is rewritten as a basic
+// string); in a comment it becomes '?'. Why: toml++ 3.3.0 (Debian 12) reaches
+// undefined behaviour (__builtin_unreachable) when it asks whether some
+// non-ASCII characters are white space, which it does in bare keys and
+// values, after a backslash and on a continued line of a string; it never
+// does for ASCII (tests/fuzz/README.md, config_fuzz). Fails with a
+// ConfigError (key empty, the line) when the text is not UTF-8, or has a
+// non-ASCII character outside strings and comments (TOML allows none there)
+// or right after a backslash in a basic string (never an escape). Pure.
+[[nodiscard]] std::variant<std::string, ConfigError> ascii_toml(std::string_view toml_text);
+
 // Reads `file` (at most kMaxConfigBytes, a regular file, no symlink as the
 // last component) and applies it with apply_toml. Fails with a ConfigError
 // (key empty) when the file is missing, unreadable, not a regular file or too
