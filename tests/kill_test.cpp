@@ -952,16 +952,6 @@ TEST_F(Kill, DurableDownloadIsSyncedBeforeItIsVerified) {
   })) << "the store folder was never synced";
 }
 
-// What the files below `root` hold, in bytes (0 when it is gone).
-std::uint64_t bytes_below(const fs::path& root) {
-  std::uint64_t n = 0;
-  std::error_code ec;
-  for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->is_regular_file(ec)) n += it->file_size(ec);
-  }
-  return n;
-}
-
 // After a restart with the storage policy in force: every bundle not
 // verified holds no file, and `status` counts exactly the verified ones.
 void expect_collected_cleanly(const fs::path& data_dir, const json& list, const json& status) {
@@ -972,7 +962,7 @@ void expect_collected_cleanly(const fs::path& data_dir, const json& list, const 
       held += b.value("size", std::uint64_t{0});
       continue;
     }
-    EXPECT_EQ(bytes_below(data_dir / "bundles" / id), 0u) << "bundle " << id << " (" << b.value("state", "")
+    EXPECT_EQ(disk_use(data_dir / "bundles" / id).bytes, 0u) << "bundle " << id << " (" << b.value("state", "")
                                                           << ") left files behind";
   }
   EXPECT_EQ(status.value("used", std::uint64_t{1}), held) << status.dump();
@@ -1051,7 +1041,7 @@ TEST_F(Kill, CollectionCutShortIsFinishedAtRestart) {
   }
   ASSERT_EQ(cli(dir("M"), {"follow", pub}).code, 0);
   for (const auto& b : ids) ASSERT_TRUE(all_verified({"M"}, b)) << ls("M").dump();
-  ASSERT_GT(bytes_below(dir("M") / "bundles" / ids[0]), 0u);
+  ASSERT_GT(disk_use(dir("M") / "bundles" / ids[0]).bytes, 0u);
 
   node("M").kill();
   ++m_kills;
@@ -1099,7 +1089,7 @@ TEST_F(Kill, MirrorKilledWhileItsQuotaMakesRoom) {
     ASSERT_TRUE(all_verified({"M"}, ids.back())) << ls("M").dump();
     const json s = status("M");
     EXPECT_LE(s.value("used", kQuota + 1), kQuota) << s.dump();
-    EXPECT_LE(bytes_below(dir("M") / "bundles"), kQuota);
+    EXPECT_LE(disk_use(dir("M") / "bundles").bytes, kQuota);
     // Three bundles of a little over 3 MiB fit: the newest three.
     const std::size_t expect = std::min<std::size_t>(ids.size(), 3);
     const std::set<std::string> newest(ids.end() - static_cast<std::ptrdiff_t>(expect), ids.end());

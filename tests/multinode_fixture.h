@@ -12,6 +12,7 @@
 #include "proc_util.h"
 #include "test_util.h"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -124,6 +125,25 @@ class Child {
   fs::path m_log;
   pid_t m_pid = -1;
 };
+
+struct DiskUse {
+  std::uint64_t bytes = 0;   // file sizes
+  std::uint64_t blocks = 0;  // what the disk holds for them (st_blocks)
+};
+
+// What the regular files below `root` take (zero when it is gone). Files may
+// vanish while it counts.
+inline DiskUse disk_use(const fs::path& root) {
+  DiskUse u;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    u.bytes += static_cast<std::uint64_t>(st.st_size);
+    u.blocks += static_cast<std::uint64_t>(st.st_blocks) * 512;
+  }
+  return u;
+}
 
 class Multinode : public ::testing::Test {
  protected:

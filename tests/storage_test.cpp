@@ -4,31 +4,11 @@
 // `tamizdat gc` do what the operator guide says.
 #include "multinode_fixture.h"
 
-#include <sys/stat.h>
-
 #include <atomic>
 #include <set>
 
 namespace tz::test {
 namespace {
-
-struct DiskUse {
-  std::uint64_t bytes = 0;   // file sizes
-  std::uint64_t blocks = 0;  // what the disk holds for them (st_blocks)
-};
-
-// What the files below `root` take. Files may vanish while it counts.
-DiskUse disk_use(const fs::path& root) {
-  DiskUse u;
-  std::error_code ec;
-  for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
-    struct stat st {};
-    if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    u.bytes += static_cast<std::uint64_t>(st.st_size);
-    u.blocks += static_cast<std::uint64_t>(st.st_blocks) * 512;
-  }
-  return u;
-}
 
 class Storage : public Multinode {
  protected:
