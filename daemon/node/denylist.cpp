@@ -24,9 +24,8 @@ struct DenyTarget {
 // A bundle ID (64 hex digits) or a publisher ID.
 Result<DenyTarget> parse_deny_target(std::string_view text) {
   DenyTarget t;
-  std::vector<std::uint8_t> bytes;
-  if (text.size() == 64 && from_hex(text, bytes) && bytes.size() == 32) {
-    std::copy(bytes.begin(), bytes.end(), t.id.begin());
+  if (const auto id = parse_bundle_id(text)) {
+    t.id = *id;
     return t;
   }
   BOOST_OUTCOME_TRY(key, decode_publisher_id(text));

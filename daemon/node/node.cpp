@@ -32,6 +32,14 @@ Result<swarm::SignedPointer> pointer_for(const VerifiedHead& head, std::span<con
 
 }  // namespace
 
+std::optional<Sha256> parse_bundle_id(std::string_view text) {
+  std::vector<std::uint8_t> raw;
+  Sha256 id{};
+  if (text.size() != 2 * id.size() || !from_hex(text, raw) || raw.size() != id.size()) return std::nullopt;
+  std::copy(raw.begin(), raw.end(), id.begin());
+  return id;
+}
+
 Node::Node(boost::asio::io_context& io, catalog::Catalog& catalog, NodeOptions options,
            std::function<std::int64_t()> clock, LogFn log)
     : m_io(io),
@@ -428,11 +436,9 @@ tamizdat::v1::Response Node::share(const std::string& id) {
     return r;
   }
   if (id.size() == 64) {
-    std::vector<std::uint8_t> raw;
-    Sha256 bid{};
-    if (!from_hex(id, raw) || raw.size() != bid.size()) return failure(errc::bad_link, "bundle ID");
-    std::copy(raw.begin(), raw.end(), bid.begin());
-    auto row = m_catalog.bundle(bid);
+    const auto bid = parse_bundle_id(id);
+    if (!bid) return failure(errc::bad_link, "bundle ID");
+    auto row = m_catalog.bundle(*bid);
     if (!row) return failure(row.error(), "reading the catalogue");
     if (!row.value() || row.value()->publisher == PublicKey{}) return failure(errc::no_such_bundle, id);
     const auto& b = *row.value();

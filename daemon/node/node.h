@@ -50,6 +50,9 @@ namespace tz::node {
 // Larger quotas are typos (and SQLite keeps signed 64-bit integers).
 inline constexpr std::uint64_t kMaxQuota = std::uint64_t{1} << 60;
 
+// A bundle ID as the control requests give it: 64 hex digits; nullopt otherwise.
+[[nodiscard]] std::optional<Sha256> parse_bundle_id(std::string_view text);
+
 // A bundle stopped by this many disk errors is given up (failed, storage_failed).
 inline constexpr int kMaxStorageErrors = 3;
 

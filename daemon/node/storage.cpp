@@ -282,12 +282,9 @@ void Node::fill_storage(tamizdat::v1::StatusResponse& s) {
 }
 
 tamizdat::v1::Response Node::pin(const tamizdat::v1::PinRequest& req) {
-  std::vector<std::uint8_t> raw;
-  Sha256 id{};
-  if (req.bundle_id().size() != 64 || !from_hex(req.bundle_id(), raw) || raw.size() != id.size()) {
-    return refuse(errc::bad_link, "bundle ID (64 hex digits)");
-  }
-  std::copy(raw.begin(), raw.end(), id.begin());
+  const auto parsed = parse_bundle_id(req.bundle_id());
+  if (!parsed) return refuse(errc::bad_link, "bundle ID (64 hex digits)");
+  const Sha256 id = *parsed;
   if (auto s = m_catalog.set_pinned(id, !req.remove()); !s) {
     if (s.error() == catalog::catalog_errc::not_found) return failure(errc::no_such_bundle, req.bundle_id());
     return failure(s.error(), "recording the pin");
