@@ -79,6 +79,12 @@ enum class errc {
   // Storage policy (issue 6).
   over_quota,             // the bundle does not fit the node's or the publisher's disk quota
   not_kept,               // the publisher's keep rule (newest N, newer than D days) leaves it out
+  // Source safety (issue 7).
+  metadata_found,         // a file to publish still holds identifying metadata (GPS, serial, author...)
+  cannot_inspect,         // a file of a format Tamizdat cannot check for metadata (unknown means unsafe)
+  bad_media,              // a media file its format's tools cannot read (corrupt or truncated)
+  scrub_failed,           // removing metadata failed, or left some behind; the original is untouched
+  bad_proof,              // a provenance proof that is malformed or does not match
 };
 
 const boost::system::error_category& tamizdat_category() noexcept;
