@@ -212,5 +212,63 @@ TEST(Manifest, UnknownFieldsInSignedPayloadAreIgnored) {
   EXPECT_TRUE(verify_manifest(env));
 }
 
+TEST(Manifest, MetadataStatementScrubMarksAndProvenanceRoundTrip) {
+  const SecretKey key = test::fixed_key();
+  ManifestData m = sample(key);
+  m.metadata = MetadataStatement::checked;
+  m.files[0].scrubbed = true;
+  ProvenanceSeal seal;
+  seal.salt.fill(7);
+  seal.commitment.fill(9);
+  m.files[0].provenance = seal;
+  auto env = sign_manifest(m, key);
+  ASSERT_TRUE(env);
+  auto v = verify_manifest(env.value());
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v.value().data(), m);
+  EXPECT_EQ(v.value().data().metadata, MetadataStatement::checked);
+
+  // An unmarked manifest encodes exactly as before the fields existed, so
+  // bundle IDs of old bundles do not move.
+  const ManifestData plain = sample(key);
+  auto plain_env = sign_manifest(plain, key);
+  ASSERT_TRUE(plain_env);
+  tamizdat::v1::Manifest pb;
+  auto opened = open_envelope(plain_env.value(), EnvelopeKind::manifest, kMaxManifestBytes, nullptr);
+  ASSERT_TRUE(opened);
+  ASSERT_TRUE(pb.ParseFromArray(opened.value().payload().data(), static_cast<int>(opened.value().payload().size())));
+  EXPECT_FALSE(pb.files(0).has_provenance());
+  pb.clear_metadata();
+  EXPECT_EQ(pb.SerializeAsString().size(), opened.value().payload().size());
+}
+
+TEST(Manifest, BadProvenanceAndUnknownStatementsAreHandled) {
+  const SecretKey key = test::fixed_key();
+  // Provenance on a file not marked scrubbed: sign refuses, verify rejects.
+  ManifestData m = sample(key);
+  m.files[0].provenance = ProvenanceSeal{};
+  Diag d;
+  EXPECT_EQ(sign_manifest(m, key, &d).error(), errc::malformed_manifest);
+  EXPECT_EQ(d.file, "img/photo.jpg");
+  auto pb = raw_sample(key);
+  pb.mutable_files(0)->mutable_provenance()->set_salt(std::string(16, 's'));
+  pb.mutable_files(0)->mutable_provenance()->set_commitment(std::string(32, 'c'));
+  EXPECT_EQ(verify_manifest(sign_raw(pb, key)).error(), errc::malformed_manifest);
+  // Wrong lengths.
+  pb.mutable_files(0)->set_scrubbed(true);
+  EXPECT_TRUE(verify_manifest(sign_raw(pb, key)));
+  pb.mutable_files(0)->mutable_provenance()->set_salt(std::string(15, 's'));
+  EXPECT_EQ(verify_manifest(sign_raw(pb, key)).error(), errc::malformed_manifest);
+  pb.mutable_files(0)->mutable_provenance()->set_salt(std::string(16, 's'));
+  pb.mutable_files(0)->mutable_provenance()->set_commitment(std::string(33, 'c'));
+  EXPECT_EQ(verify_manifest(sign_raw(pb, key)).error(), errc::malformed_manifest);
+  // A statement a later version defines reads as unstated.
+  auto later = raw_sample(key);
+  later.set_metadata(static_cast<tamizdat::v1::MetadataStatement>(7));
+  auto v = verify_manifest(sign_raw(later, key));
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v.value().data().metadata, MetadataStatement::unstated);
+}
+
 }  // namespace
 }  // namespace tz

@@ -158,14 +158,31 @@ Result<VerifiedBundle> create_bundle(const fs::path& dir, const SecretKey& key, 
 
   BOOST_OUTCOME_TRY(content, hash_content(dir, files, options.threads, diag));
   for (std::size_t i = 0; i < files.size(); ++i) {
-    m.files.push_back({files[i].path, files[i].size, media_type_for(files[i].path.str()), content.files[i].root});
+    ManifestFile f{files[i].path, files[i].size, media_type_for(files[i].path.str()), content.files[i].root};
+    if (const auto it = options.scrubbed.find(f.path.str()); it != options.scrubbed.end()) {
+      f.scrubbed = true;
+      f.provenance = it->second;
+    }
+    m.files.push_back(std::move(f));
   }
+  m.metadata = options.metadata;
 
   // Keep an existing manifest that says exactly this (apart from its time),
   // so re-running create on an unchanged folder keeps its bundle ID.
   const fs::path manifest_file = dir / kManifestPath;
   if (auto old_bytes = read_file_bounded(manifest_file, kMaxManifestBytes)) {
     if (auto old = verify_manifest(old_bytes.value(), &m.publisher)) {
+      // Bytes Tamizdat scrubbed before are still scrubbed bytes.
+      const auto& old_files = old.value().data().files;
+      for (ManifestFile& f : m.files) {
+        if (options.scrubbed.count(f.path.str()) != 0) continue;
+        const auto it = std::lower_bound(old_files.begin(), old_files.end(), f.path,
+                                         [](const ManifestFile& x, const SafeRelPath& p) { return x.path < p; });
+        if (it != old_files.end() && it->path == f.path && it->size == f.size && it->pieces_root == f.pieces_root) {
+          f.scrubbed = it->scrubbed;
+          f.provenance = it->provenance;
+        }
+      }
       ManifestData same = m;
       same.created = old.value().data().created;
       if (!options.created && same == old.value().data()) {

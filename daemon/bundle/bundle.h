@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,11 @@ struct CreateOptions {
   std::optional<std::string> language;  // default: "" (unknown)
   std::int64_t created = 0;             // seconds since the epoch; 0 = now
   int threads = 0;                      // hashing threads; 0 = one per core
+  // What the caller checked about identifying metadata (daemon/scrub).
+  MetadataStatement metadata = MetadataStatement::unstated;
+  // Files scrubbed just before signing, by relative path, with the sealed
+  // commitment to each original when the publisher wants one.
+  std::map<std::string, std::optional<ProvenanceSeal>> scrubbed;
 };
 
 struct VerifyOptions {
@@ -46,7 +52,9 @@ struct VerifiedBundle {
 // special files, unsafe or colliding names), hashes them, and writes
 // `dir/.tamizdat/manifest` atomically. When `dir` already holds a valid
 // manifest by the same key describing exactly the same files and fields, it is
-// kept, so running this twice gives the same bundle ID. Temporary files of a
+// kept, so running this twice gives the same bundle ID. A file the old
+// manifest marks scrubbed keeps that mark (and its provenance) while its
+// content is unchanged, unless `options.scrubbed` names it anew. Temporary files of a
 // manifest write cut short (".tamizdat/manifest.tmp-" + digits) are removed
 // first. Fails with
 // errc::empty_bundle, errc::unsafe_path, errc::not_regular_file,

@@ -56,6 +56,9 @@ Result<void> validate_manifest(const ManifestData& m, Diag* diag) {
     if (f.pieces_root.has_value() != (f.size > 0)) {
       return fail(errc::malformed_manifest, diag, p, "pieces root missing, or given for an empty file");
     }
+    if (f.provenance && !f.scrubbed) {
+      return fail(errc::malformed_manifest, diag, p, "provenance given for a file that was not scrubbed");
+    }
   }
   // A file whose path is also a folder of another path ("a" and "a/b"): look
   // up each file's parent folders among the files. O(n * depth * log n).
@@ -96,7 +99,14 @@ Result<std::vector<std::uint8_t>> sign_manifest(const ManifestData& m, const Sec
     e->set_size(f.size);
     e->set_media_type(f.media_type);
     if (f.pieces_root) e->set_pieces_root(f.pieces_root->data(), f.pieces_root->size());
+    e->set_scrubbed(f.scrubbed);
+    if (f.provenance) {
+      auto* p = e->mutable_provenance();
+      p->set_salt(f.provenance->salt.data(), f.provenance->salt.size());
+      p->set_commitment(f.provenance->commitment.data(), f.provenance->commitment.size());
+    }
   }
+  pb.set_metadata(static_cast<tamizdat::v1::MetadataStatement>(m.metadata));
   const std::string payload = serialize_manifest(pb);
   auto env = seal_envelope(EnvelopeKind::manifest,
                            {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()}, key);
@@ -138,6 +148,11 @@ Result<VerifiedManifest> verify_manifest(std::span<const std::uint8_t> envelope,
   m.created = pb.created();
   m.title = pb.title();
   m.language = pb.language();
+  switch (pb.metadata()) {
+    case tamizdat::v1::METADATA_CHECKED: m.metadata = MetadataStatement::checked; break;
+    case tamizdat::v1::METADATA_KEPT: m.metadata = MetadataStatement::kept; break;
+    default: m.metadata = MetadataStatement::unstated; break;
+  }
   std::string why;
   if (!pb.entry().empty()) {
     auto entry = SafeRelPath::parse(pb.entry(), &why);
@@ -156,6 +171,17 @@ Result<VerifiedManifest> verify_manifest(std::span<const std::uint8_t> envelope,
       Sha256 root{};
       std::copy(e.pieces_root().begin(), e.pieces_root().end(), root.begin());
       f.pieces_root = root;
+    }
+    f.scrubbed = e.scrubbed();
+    if (e.has_provenance()) {
+      const auto& p = e.provenance();
+      if (p.salt().size() != 16 || p.commitment().size() != 32) {
+        return fail(errc::malformed_manifest, diag, e.path(), "provenance salt is not 16 bytes or commitment not 32");
+      }
+      ProvenanceSeal seal;
+      std::copy(p.salt().begin(), p.salt().end(), seal.salt.begin());
+      std::copy(p.commitment().begin(), p.commitment().end(), seal.commitment.begin());
+      f.provenance = seal;
     }
     m.files.push_back(std::move(f));
   }

@@ -33,11 +33,29 @@ inline constexpr std::string_view kManifestPath = ".tamizdat/manifest";
 
 using Sha256 = std::array<std::uint8_t, 32>;
 
+// A sealed commitment to the original a scrubbed file came from
+// (core/provenance.h makes and checks them).
+struct ProvenanceSeal {
+  std::array<std::uint8_t, 16> salt{};
+  Sha256 commitment{};
+  bool operator==(const ProvenanceSeal&) const = default;
+};
+
+// What the publisher's Tamizdat said about identifying metadata when it
+// signed. Values a newer build defines read as `unstated`.
+enum class MetadataStatement : std::uint8_t {
+  unstated = 0,  // not checked (older Tamizdat, other software)
+  checked = 1,   // every file checked; none held identifying metadata when signed
+  kept = 2,      // the publisher published the files as they were (--keep-metadata)
+};
+
 struct ManifestFile {
   SafeRelPath path;
   std::uint64_t size = 0;
   std::string media_type;
   std::optional<Sha256> pieces_root;  // absent exactly when size == 0
+  bool scrubbed = false;                        // Tamizdat removed metadata from it before signing
+  std::optional<ProvenanceSeal> provenance;     // only on scrubbed files
   bool operator==(const ManifestFile&) const = default;
 };
 
@@ -48,6 +66,7 @@ struct ManifestData {
   std::string language;
   std::optional<SafeRelPath> entry;
   std::vector<ManifestFile> files;  // sorted by path, bytewise
+  MetadataStatement metadata = MetadataStatement::unstated;
   bool operator==(const ManifestData&) const = default;
 };
 
