@@ -192,11 +192,11 @@ TEST_F(Cli, PassphraseProtectedKeyRoundTrip) {
   Outcome gen = run({"key", "generate", "--out", path("p.key"), "--passphrase-file", path("pass"), "--json"});
   ASSERT_EQ(gen.code, 0) << gen.err;
   EXPECT_EQ(json_field(gen.out, "protected"), "true");
-  Outcome bad = run({"bundle", "create", path("article"), "--key", path("p.key"), "--passphrase-file", path("wrong")});
+  Outcome bad = run({"bundle", "create", path("article"), "--keep-metadata", "--key", path("p.key"), "--passphrase-file", path("wrong")});
   EXPECT_EQ(bad.code, 1);
   EXPECT_NE(bad.err.find("wrong passphrase"), std::string::npos) << bad.err;
   EXPECT_FALSE(fs::exists(m_tmp / "article/.tamizdat"));
-  Outcome ok = run({"bundle", "create", path("article"), "--key", path("p.key"), "--passphrase-file", path("pass"),
+  Outcome ok = run({"bundle", "create", path("article"), "--keep-metadata", "--key", path("p.key"), "--passphrase-file", path("pass"),
                 "--json"});
   EXPECT_EQ(ok.code, 0) << ok.err;
   EXPECT_EQ(json_field(ok.out, "publisher_id"), json_field(gen.out, "publisher_id"));
@@ -204,7 +204,7 @@ TEST_F(Cli, PassphraseProtectedKeyRoundTrip) {
 
 TEST_F(Cli, BundleCreateVerifyTorrentJson) {
   const std::string id = make_key();
-  Outcome c = run({"bundle", "create", path("article"), "--key", path("k.key"), "--title", "Election night", "--lang",
+  Outcome c = run({"bundle", "create", path("article"), "--keep-metadata", "--key", path("k.key"), "--title", "Election night", "--lang",
                "ru", "--json"});
   ASSERT_EQ(c.code, 0) << c.err;
   const std::string bid = json_field(c.out, "bundle_id");
@@ -238,7 +238,7 @@ TEST_F(Cli, BundleCreateVerifyTorrentJson) {
 TEST_F(Cli, VerifyRefusalsNameTheReasonAndFile) {
   const std::string id = make_key();
   const std::string other = make_key("other.key");
-  ASSERT_EQ(run({"bundle", "create", path("article"), "--key", path("k.key")}).code, 0);
+  ASSERT_EQ(run({"bundle", "create", path("article"), "--keep-metadata", "--key", path("k.key")}).code, 0);
   struct Case {
     std::function<void()> damage;
     std::vector<std::string> extra;
@@ -296,7 +296,7 @@ TEST_F(Cli, VerifyRefusalsNameTheReasonAndFile) {
 TEST_F(Cli, UnsafePathAndUnknownVersionAreNamed) {
   make_key();
   test::write_file(m_tmp / "article/a:b.txt", "x");
-  Outcome r = run({"bundle", "create", path("article"), "--key", path("k.key"), "--json"});
+  Outcome r = run({"bundle", "create", path("article"), "--keep-metadata", "--key", path("k.key"), "--json"});
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(json_field(r.out, "error"), "unsafe_path");
   EXPECT_EQ(json_field(r.out, "file"), "a:b.txt");
@@ -304,7 +304,7 @@ TEST_F(Cli, UnsafePathAndUnknownVersionAreNamed) {
 
 TEST_F(Cli, MistypedPublisherIdIsRejected) {
   const std::string id = make_key();
-  ASSERT_EQ(run({"bundle", "create", path("article"), "--key", path("k.key")}).code, 0);
+  ASSERT_EQ(run({"bundle", "create", path("article"), "--keep-metadata", "--key", path("k.key")}).code, 0);
   std::string typo = id;
   typo[10] = typo[10] == 'a' ? 'b' : 'a';
   Outcome r = run({"bundle", "verify", path("article"), "--publisher", typo});
@@ -316,7 +316,7 @@ TEST_F(Cli, MistypedPublisherIdIsRejected) {
 
 TEST_F(Cli, ExportImportAndRefusal) {
   const std::string id = make_key();
-  ASSERT_EQ(run({"bundle", "create", path("article"), "--key", path("k.key")}).code, 0);
+  ASSERT_EQ(run({"bundle", "create", path("article"), "--keep-metadata", "--key", path("k.key")}).code, 0);
   Outcome e = run({"export", path("article"), "-o", path("a.tar"), "--json"});
   ASSERT_EQ(e.code, 0) << e.err;
   Outcome i = run({"import", path("a.tar"), "--to", path("copy"), "--publisher", id, "--json"});
@@ -344,7 +344,7 @@ TEST_F(Cli, ExportImportAndRefusal) {
 
 TEST_F(Cli, OutputInsideTheBundleIsRefused) {
   make_key();
-  ASSERT_EQ(run({"bundle", "create", path("article"), "--key", path("k.key")}).code, 0);
+  ASSERT_EQ(run({"bundle", "create", path("article"), "--keep-metadata", "--key", path("k.key")}).code, 0);
   Outcome e = run({"export", path("article"), "-o", path("article/self.tar"), "--json"});
   EXPECT_EQ(e.code, 1);
   EXPECT_EQ(json_field(e.out, "error"), "output_inside_bundle");
@@ -565,7 +565,7 @@ class CliDaemon : public Cli {
 TEST_F(CliDaemon, PublishSignsTheFirstHeadAndItsPointer) {
   const std::string id = make_key();
   FakeDaemon d(node(), [](const Request& req) { return req.has_publish() ? published(req) : ok(); });
-  Outcome r = run({"--data-dir", node(), "publish", path("article"), "--key", path("k.key"), "--title",
+  Outcome r = run({"--data-dir", node(), "publish", path("article"), "--keep-metadata", "--key", path("k.key"), "--title",
                    "Election night", "--json"});
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   const json out = json::parse(r.out);
@@ -616,7 +616,7 @@ TEST_F(CliDaemon, PublishAppendsToTheHeldHead) {
     if (req.has_get_head()) return with_head(held);
     return published(req);
   });
-  Outcome r = run({"--data-dir", node(), "publish", path("article"), "--key", key});
+  Outcome r = run({"--data-dir", node(), "publish", path("article"), "--keep-metadata", "--key", key});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("Published \"article\" as seq 5"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(encode_publisher_id(test::fixed_key().public_key())), std::string::npos);
@@ -634,7 +634,7 @@ TEST_F(CliDaemon, PublishAppendsToTheHeldHead) {
 
 TEST_F(CliDaemon, PublishingAListedBundleAgainSendsNothing) {
   const std::string key = fixed_key_file();
-  Outcome c = run({"bundle", "create", path("article"), "--key", key, "--json"});
+  Outcome c = run({"bundle", "create", path("article"), "--keep-metadata", "--key", key, "--json"});
   ASSERT_EQ(c.code, 0) << c.err;
   const json cj = json::parse(c.out);
   HeadEntry mine;
@@ -648,7 +648,7 @@ TEST_F(CliDaemon, PublishingAListedBundleAgainSendsNothing) {
   mine.size = 1;
   const auto held = head(7, {other_entry(), mine});
   FakeDaemon d(node(), [&](const Request& req) { return req.has_get_head() ? with_head(held) : published(req); });
-  Outcome r = run({"--data-dir", node(), "publish", path("article"), "--key", key, "--json"});
+  Outcome r = run({"--data-dir", node(), "publish", path("article"), "--keep-metadata", "--key", key, "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
   const json out = json::parse(r.out);
   EXPECT_EQ(out["seq"], 7);
@@ -657,7 +657,7 @@ TEST_F(CliDaemon, PublishingAListedBundleAgainSendsNothing) {
   EXPECT_EQ(out["magnet"].get<std::string>().rfind("magnet:?xt=urn:btih:" + cj["info_hash_v1"].get<std::string>(), 0),
             0u);
   EXPECT_TRUE(d.requests(Request::kPublish).empty());
-  Outcome human = run({"--data-dir", node(), "publish", path("article"), "--key", key});
+  Outcome human = run({"--data-dir", node(), "publish", path("article"), "--keep-metadata", "--key", key});
   EXPECT_EQ(human.code, 0);
   EXPECT_NE(human.out.find("Already published \"article\" at seq 7"), std::string::npos) << human.out;
   EXPECT_TRUE(d.requests(Request::kPublish).empty());
@@ -670,7 +670,7 @@ TEST_F(CliDaemon, PublishRefusesAHeldHeadThatDoesNotVerify) {
   tampered[tampered.size() - 3] ^= 1;
   for (const auto& bad : {foreign, tampered}) {
     FakeDaemon d(node(), [&](const Request& req) { return req.has_get_head() ? with_head(bad) : published(req); });
-    Outcome r = run({"--data-dir", node(), "publish", path("article"), "--key", key, "--json"});
+    Outcome r = run({"--data-dir", node(), "publish", path("article"), "--keep-metadata", "--key", key, "--json"});
     EXPECT_EQ(r.code, 1) << r.out;
     const json out = json::parse(r.out);
     EXPECT_EQ(out["ok"], false);
@@ -685,11 +685,11 @@ TEST_F(CliDaemon, PublishReportsTheDaemonsRefusal) {
   FakeDaemon d(node(), [](const Request& req) {
     return req.has_publish() ? control::error_response("stale_head", "a newer head is held") : ok();
   });
-  Outcome human = run({"--data-dir", node(), "publish", path("article"), "--key", key});
+  Outcome human = run({"--data-dir", node(), "publish", path("article"), "--keep-metadata", "--key", key});
   EXPECT_EQ(human.code, 1);
   EXPECT_NE(human.err.find("stale_head"), std::string::npos) << human.err;
   EXPECT_NE(human.err.find("a newer head is held"), std::string::npos) << human.err;
-  Outcome js = run({"--data-dir", node(), "publish", path("article"), "--key", key, "--json"});
+  Outcome js = run({"--data-dir", node(), "publish", path("article"), "--keep-metadata", "--key", key, "--json"});
   EXPECT_EQ(js.code, 1);
   EXPECT_EQ(json::parse(js.out)["error"], "stale_head");
 }
@@ -698,7 +698,7 @@ TEST_F(CliDaemon, WithoutADaemonCommandsNameTheSocket) {
   make_key();
   const std::string sock = (m_tmp / "node/control.sock").string();
   const std::vector<std::vector<std::string>> cmds = {
-      {"publish", path("article"), "--key", path("k.key")},
+      {"publish", path("article"), "--keep-metadata", "--key", path("k.key")},
       {"fetch", encode_publisher_id(test::fixed_key().public_key())},
       {"share"},
       {"ls"}};
@@ -720,15 +720,15 @@ TEST_F(CliDaemon, WithoutADaemonCommandsNameTheSocket) {
 TEST_F(CliDaemon, PublishRefusesAManifestByAnotherKeyBeforeAskingTheDaemon) {
   make_key();
   make_key("other.key");
-  ASSERT_EQ(run({"bundle", "create", path("article"), "--key", path("other.key")}).code, 0);
+  ASSERT_EQ(run({"bundle", "create", path("article"), "--keep-metadata", "--key", path("other.key")}).code, 0);
   const auto manifest = test::read_bytes(m_tmp / "article/.tamizdat/manifest");
   // No daemon runs: refusing the manifest must not need one.
-  Outcome r = run({"--data-dir", node(), "publish", path("article"), "--key", path("k.key"), "--json"});
+  Outcome r = run({"--data-dir", node(), "publish", path("article"), "--keep-metadata", "--key", path("k.key"), "--json"});
   EXPECT_EQ(r.code, 1);
   const json out = json::parse(r.out);
   EXPECT_EQ(out["error"], "wrong_publisher") << r.out;
   EXPECT_EQ(out["file"], ".tamizdat/manifest");
-  Outcome human = run({"--data-dir", node(), "publish", path("article"), "--key", path("k.key")});
+  Outcome human = run({"--data-dir", node(), "publish", path("article"), "--keep-metadata", "--key", path("k.key")});
   EXPECT_EQ(human.code, 1);
   EXPECT_NE(human.err.find("signed by another key"), std::string::npos) << human.err;
   EXPECT_EQ(test::read_bytes(m_tmp / "article/.tamizdat/manifest"), manifest);
@@ -736,24 +736,24 @@ TEST_F(CliDaemon, PublishRefusesAManifestByAnotherKeyBeforeAskingTheDaemon) {
 
 TEST_F(CliDaemon, PublishRefusesOptionsTheSignedManifestContradicts) {
   make_key();
-  ASSERT_EQ(run({"bundle", "create", path("article"), "--key", path("k.key"), "--title", "One"}).code, 0);
+  ASSERT_EQ(run({"bundle", "create", path("article"), "--keep-metadata", "--key", path("k.key"), "--title", "One"}).code, 0);
   FakeDaemon d(node(), [](const Request& req) { return req.has_publish() ? published(req) : ok(); });
-  Outcome r = run({"--data-dir", node(), "publish", path("article"), "--key", path("k.key"), "--title", "Two", "--json"});
+  Outcome r = run({"--data-dir", node(), "publish", path("article"), "--keep-metadata", "--key", path("k.key"), "--title", "Two", "--json"});
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(json::parse(r.out)["error"], "manifest_differs");
   EXPECT_TRUE(d.requests().empty());
   // The same title is no contradiction.
-  Outcome same = run({"--data-dir", node(), "publish", path("article"), "--key", path("k.key"), "--title", "One"});
+  Outcome same = run({"--data-dir", node(), "publish", path("article"), "--keep-metadata", "--key", path("k.key"), "--title", "One"});
   EXPECT_EQ(same.code, 0) << same.err;
   EXPECT_NE(same.out.find("Published \"One\" as seq 1"), std::string::npos);
 }
 
 TEST_F(CliDaemon, PublishOfAChangedBundleIsRefused) {
   make_key();
-  ASSERT_EQ(run({"bundle", "create", path("article"), "--key", path("k.key")}).code, 0);
+  ASSERT_EQ(run({"bundle", "create", path("article"), "--keep-metadata", "--key", path("k.key")}).code, 0);
   test::write_file(m_tmp / "article/index.html", "<h1>Changed</h1>");
   FakeDaemon d(node(), [](const Request& req) { return req.has_publish() ? published(req) : ok(); });
-  Outcome r = run({"--data-dir", node(), "publish", path("article"), "--key", path("k.key"), "--json"});
+  Outcome r = run({"--data-dir", node(), "publish", path("article"), "--keep-metadata", "--key", path("k.key"), "--json"});
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(json::parse(r.out)["error"], "file_changed") << r.out;
   EXPECT_TRUE(d.requests(Request::kPublish).empty());

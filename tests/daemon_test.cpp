@@ -94,7 +94,7 @@ TEST_F(DaemonTest, PublishSavesResumeDataAtOnceAndStoppingKeepsIt) {
   const fs::path key = m_tmp / "p.key";
   ASSERT_EQ(cli(dir(), {"key", "generate", "--out", key.string(), "--insecure-no-passphrase"}).code, 0);
   test::write_file(m_tmp / "article" / "index.html", "<h1>Saved</h1>");
-  Outcome p = cli(dir(), {"publish", (m_tmp / "article").string(), "--key", key.string(), "--json"});
+  Outcome p = cli(dir(), {"publish", (m_tmp / "article").string(), "--keep-metadata", "--key", key.string(), "--json"});
   ASSERT_EQ(p.code, 0) << p.out << d.log();
   const auto at = p.out.find("urn:btih:");
   ASSERT_NE(at, std::string::npos) << p.out;
@@ -198,7 +198,7 @@ TEST_F(DaemonTest, AClientHangingUpMidFileDoesNotStopTheNode) {
   const fs::path key = m_tmp / "p.key";
   ASSERT_EQ(cli(dir(), {"key", "generate", "--out", key.string(), "--insecure-no-passphrase"}).code, 0);
   test::write_file(m_tmp / "film" / "clip.webm", test::random_bytes(32u << 20, 3));
-  Outcome p = cli(dir(), {"publish", (m_tmp / "film").string(), "--key", key.string(), "--json"});
+  Outcome p = cli(dir(), {"publish", (m_tmp / "film").string(), "--keep-metadata", "--key", key.string(), "--json"});
   ASSERT_EQ(p.code, 0) << p.out << d.log();
   const auto at = p.out.find("\"bundle_id\":\"");
   ASSERT_NE(at, std::string::npos) << p.out;

@@ -354,7 +354,7 @@ TEST_F(Kill, PublishingDaemonKilledAtSpreadPoints) {
   const auto make_folder = [&](std::size_t size) {
     const std::string name = "a" + std::to_string(folders.size());
     const fs::path p = article(name, "Report " + name + ".", size, static_cast<std::uint32_t>(100 + folders.size()));
-    Outcome c = cli(dir("P"), {"bundle", "create", p.string(), "--key", key.string(), "--json"});
+    Outcome c = cli(dir("P"), {"bundle", "create", p.string(), "--keep-metadata", "--key", key.string(), "--json"});
     EXPECT_EQ(c.code, 0) << c.out;
     folders.push_back({p, size, parse(c).value("bundle_id", "")});
   };
@@ -390,7 +390,7 @@ TEST_F(Kill, PublishingDaemonKilledAtSpreadPoints) {
         after_return ? static_cast<int>(rng() % 300) : static_cast<int>(std::uniform_real_distribution<>(0, est)(rng)));
 
     const auto t0 = std::chrono::steady_clock::now();
-    AsyncCli p({"--data-dir", dir("P").string(), "publish", f.path.string(), "--key", key.string(), "--json"},
+    AsyncCli p({"--data-dir", dir("P").string(), "publish", f.path.string(), "--keep-metadata", "--key", key.string(), "--json"},
                m_tmp / ("publish-" + std::to_string(k) + ".out"));
     int rc = -1;
     if (after_return) {
@@ -815,7 +815,7 @@ TEST_F(Kill, ImportKilledWhileUnpacking) {
     write_random(src / "media" / "photos" / ("p" + std::to_string(i) + ".jpg"), (48u << 10) + 1000u * i, 500 + i);
   }
   write_file(src / "docs" / "notes" / "readme.txt", "Read me.\n");
-  ASSERT_EQ(cli(work / "none", {"bundle", "create", src.string(), "--key", key.string()}).code, 0);
+  ASSERT_EQ(cli(work / "none", {"bundle", "create", src.string(), "--keep-metadata", "--key", key.string()}).code, 0);
   const fs::path tar = work / "carried.tar";
   ASSERT_EQ(cli(work / "none", {"export", src.string(), "-o", tar.string()}).code, 0);
   const fs::path out = work / "out";
@@ -896,7 +896,7 @@ TEST_F(Kill, DurableImportSyncsEverythingBeforeTheRename) {
   write_file(src / "index.html", "<p>Carried.</p>");
   write_random(src / "media" / "photos" / "p1.jpg", 70000, 1);
   write_random(src / "media" / "clip.webm", 1 << 20, 2);
-  ASSERT_EQ(cli(work / "none", {"bundle", "create", src.string(), "--key", key.string()}).code, 0);
+  ASSERT_EQ(cli(work / "none", {"bundle", "create", src.string(), "--keep-metadata", "--key", key.string()}).code, 0);
   ASSERT_EQ(cli(work / "none", {"export", src.string(), "-o", (work / "b.tar").string()}).code, 0);
   const fs::path dest = work / "out" / "carried";
   fs::create_directories(dest.parent_path());

@@ -219,7 +219,7 @@ class Multinode : public ::testing::Test {
     return parse(k).value("publisher_id", "");
   }
   json publish(const std::string& name, const fs::path& folder, const fs::path& key) {
-    Outcome p = cli(dir(name), {"publish", folder.string(), "--key", key.string(), "--json"}, 120s);
+    Outcome p = cli(dir(name), {"publish", folder.string(), "--keep-metadata", "--key", key.string(), "--json"}, 120s);
     EXPECT_EQ(p.code, 0) << p.out;
     return parse(p);
   }

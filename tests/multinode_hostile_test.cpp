@@ -80,7 +80,7 @@ class MultinodeHostile : public Multinode {
 
   // Signs `folder` with `key` as a bundle (no daemon involved); returns its ID.
   std::string sign_bundle(const fs::path& folder, const fs::path& key) {
-    Outcome c = cli(dir(m_order.front()), {"bundle", "create", folder.string(), "--key", key.string(), "--json"});
+    Outcome c = cli(dir(m_order.front()), {"bundle", "create", folder.string(), "--keep-metadata", "--key", key.string(), "--json"});
     EXPECT_EQ(c.code, 0) << c.out;
     return parse(c).value("bundle_id", "");
   }

@@ -8,6 +8,7 @@
 #include "bundle/bundle.h"
 #include "bundle/head_torrent.h"
 #include "cli/passphrase.h"
+#include "cli/source_safety.h"
 #include "config/config.h"
 #include "control/client.h"
 #include "core/files.h"
@@ -178,7 +179,22 @@ struct Args {
   std::optional<std::string> quota;
   std::optional<std::uint32_t> keep_newest, keep_days;
   bool reset = false;
+  // Source safety (scrub, publish, bundle create).
+  bool dry_run = false;
+  bool scrub = false;
+  bool keep_metadata = false;
 };
+
+SafetyChoice safety_choice(const Args& a) { return {a.scrub, a.keep_metadata, a.json}; }
+
+// Fills what the metadata gate let through into the options of a signing.
+void apply_gate(const GatePassed& g, bundle::CreateOptions& opt) {
+  opt.metadata = g.statement;
+  for (const auto& [path, digest] : g.scrubbed) {
+    (void)digest;
+    opt.scrubbed[path] = std::nullopt;
+  }
+}
 
 fs::path data_dir_of(const Args& a) {
   return a.data_dir.empty() ? tz::config::defaults().data_dir : fs::path(a.data_dir);
@@ -504,7 +520,8 @@ int cmd_publish(const Args& a) {
   if (fec) return report(a.json, what, boost::system::error_code(fec.value(), boost::system::generic_category()),
                          {a.dir, {}});
   const fs::path manifest_path = dir / std::string(kManifestPath);
-  const bool signed_already = fs::exists(fs::symlink_status(manifest_path));
+  bool signed_already = fs::exists(fs::symlink_status(manifest_path));
+  MetadataStatement signed_statement = MetadataStatement::unstated;
   if (signed_already) {
     // Only the signature and fields here; the full check (every byte) follows.
     auto bytes = read_file_bounded(manifest_path, kMaxManifestBytes);
@@ -518,6 +535,7 @@ int cmd_publish(const Args& a) {
       }
       return report(a.json, what, m.error(), diag);
     }
+    signed_statement = m.value().data().metadata;
     std::string differs;
     if (options_differ(a, m.value().data(), differs)) {
       const std::string msg = dir.string() + " is already signed with " + differs +
@@ -556,6 +574,23 @@ int cmd_publish(const Args& a) {
     key.emplace(std::move(k));
     return success();
   };
+  // Source safety before any passphrase: a folder still holding GPS
+  // positions, serial numbers or authors is refused unless the publisher
+  // chose --scrub or --keep-metadata. A bundle signed with its metadata
+  // kept on purpose says so in its manifest.
+  std::optional<GatePassed> gate;
+  if (signed_already && signed_statement == MetadataStatement::kept) {
+    if (!a.json) {
+      std::cerr << "tamizdat: warning: this bundle was signed with its files' metadata kept (--keep-metadata)"
+                << std::endl;
+    }
+  } else {
+    gate = metadata_gate(dir, safety_choice(a), what);
+    if (!gate) return kExitFailed;
+    // Scrubbed files no longer match the old signature: sign again.
+    if (!gate->scrubbed.empty()) signed_already = false;
+  }
+
   Diag diag;
   Result<bundle::VerifiedBundle> b = make_error_code(errc::no_manifest);
   if (signed_already) {
@@ -567,6 +602,7 @@ int cmd_publish(const Args& a) {
     opt.entry = a.entry;
     opt.language = a.lang;
     opt.threads = a.threads;
+    if (gate) apply_gate(*gate, opt);
     b = bundle::create_bundle(dir, *key, opt, &diag);
   }
   if (!b) return report(a.json, what, b.error(), diag);
@@ -917,6 +953,8 @@ int cmd_key_show(const Args& a) {
 
 int cmd_bundle_create(const Args& a) {
   const fs::path key_path = a.key.empty() ? default_key_path() : fs::path(a.key);
+  const auto gate = metadata_gate(a.dir, safety_choice(a), "bundle create");
+  if (!gate) return kExitFailed;
   auto key = unlock_key(key_path, a.passphrase_file);
   if (!key) return report(a.json, "bundle create", key.error(), {key_path.string(), {}});
   bundle::CreateOptions opt;
@@ -924,6 +962,7 @@ int cmd_bundle_create(const Args& a) {
   opt.entry = a.entry;
   opt.language = a.lang;
   opt.threads = a.threads;
+  apply_gate(*gate, opt);
   Diag diag;
   auto b = bundle::create_bundle(a.dir, key.value(), opt, &diag);
   if (!b) return report(a.json, "bundle create", b.error(), diag);
@@ -1019,6 +1058,12 @@ int run(int argc, char** argv) {
     c->add_option("--publisher", a.publisher, "Require this publisher ID");
   };
   app.add_option("--data-dir", a.data_dir, "The daemon's data dir (default: $XDG_DATA_HOME/tamizdat/node)");
+  const auto add_safety = [&](CLI::App* c) {
+    auto* s = c->add_flag("--scrub", a.scrub, "Remove identifying metadata (GPS, serials, authors...) first");
+    auto* k = c->add_flag("--keep-metadata", a.keep_metadata,
+                          "Sign the files with their metadata as they are (when it is the evidence)");
+    s->excludes(k);
+  };
   const auto add_threads = [&](CLI::App* c) {
     c->add_option("--threads", a.threads, "Hashing threads (default: one per core)")->check(CLI::Range(1, 64));
   };
@@ -1044,6 +1089,7 @@ int run(int argc, char** argv) {
   create->add_option("--title", a.title, "Title (default: the folder's name)");
   create->add_option("--entry", a.entry, "File a reader opens first (default: index.html)");
   create->add_option("--lang", a.lang, "Language tag, e.g. fa or ru");
+  add_safety(create);
   add_threads(create);
   add_json(create);
   auto* torrent = bundle_cmd->add_subcommand("torrent", "Verify a bundle and write its torrent");
@@ -1107,6 +1153,10 @@ int run(int argc, char** argv) {
   add_json(undeny);
   auto* denylist = app.add_subcommand("denylist", "Show the denylist");
   add_json(denylist);
+  auto* scrub_cmd = app.add_subcommand("scrub", "Find and remove identifying metadata in a folder's files");
+  scrub_cmd->add_option("dir", a.dir, "Folder to scrub")->required()->check(CLI::ExistingDirectory);
+  scrub_cmd->add_flag("--dry-run", a.dry_run, "Only list what would be removed; change nothing");
+  add_json(scrub_cmd);
   auto* ls = app.add_subcommand("ls", "List the bundles the daemon holds");
   ls->add_option("id", a.id, "Only this publisher's bundles");
   add_json(ls);
@@ -1117,6 +1167,7 @@ int run(int argc, char** argv) {
   publish->add_option("--title", a.title, "Title when signing (default: the folder's name)");
   publish->add_option("--entry", a.entry, "File a reader opens first when signing (default: index.html)");
   publish->add_option("--lang", a.lang, "Language tag when signing, e.g. fa or ru");
+  add_safety(publish);
   add_threads(publish);
   add_json(publish);
   auto* fetch = app.add_subcommand("fetch", "Fetch a channel (publisher ID) or a bundle (magnet link)");
@@ -1148,6 +1199,7 @@ int run(int argc, char** argv) {
   if (gen->parsed()) return cmd_key_generate(a);
   if (show->parsed()) return cmd_key_show(a);
   if (create->parsed()) return cmd_bundle_create(a);
+  if (scrub_cmd->parsed()) return cmd_scrub(a.dir, a.dry_run, a.json);
   if (verify->parsed()) return cmd_bundle_verify(a);
   if (torrent->parsed()) return cmd_bundle_torrent(a);
   if (exp->parsed()) return cmd_export(a);

@@ -1,0 +1,48 @@
+// Source safety for a folder: inspect every file for identifying metadata
+// and, when asked, remove it in place, one file at a time and atomically
+// (the original is replaced only by a copy that was checked clean). Which
+// tool handles which format: docs/source-safety.md. Blocking; call from the
+// CLI or a worker thread.
+#pragma once
+
+#include "core/manifest.h"
+#include "core/result.h"
+#include "scrub/inspect.h"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tz::scrub {
+
+struct FileReport {
+  std::string path;                   // relative to the folder, '/'-separated
+  Inspection found;                   // what the file held when inspected
+  bool scrubbed = false;              // its metadata was removed (never in a dry run)
+  std::optional<Sha256> original;     // SHA-256 of the original, when scrubbed
+  std::optional<errc> error;          // why it could not be scrubbed (the original is untouched)
+  std::string error_detail;
+
+  // Holds identifying metadata (and was not scrubbed).
+  [[nodiscard]] bool dirty() const { return !scrubbed && !found.findings.empty(); }
+  // Could not be judged or not be cleaned: refused unless metadata is kept.
+  [[nodiscard]] bool blocked() const { return found.problem.has_value() || error.has_value(); }
+};
+
+// Lists the regular files under `dir` (not `.tamizdat/`) and inspects them.
+// Symbolic links and special files are reported with errc::not_regular_file.
+// Fails only when the folder cannot be read or exiftool cannot run.
+[[nodiscard]] Result<std::vector<FileReport>> inspect_folder(const std::filesystem::path& dir, Diag* diag = nullptr);
+
+// Removes the metadata `r` found from the file, in place: a clean copy is
+// written under `dir/.tamizdat/`, inspected again (nothing identifying may be
+// left, and the picture or sound must still be there), synced and renamed
+// over the original. On failure sets r.error and leaves the original as it
+// was. Sets r.scrubbed and r.original on success.
+void scrub_file(const std::filesystem::path& dir, FileReport& r);
+
+// Removes temporary copies a scrub cut short left under `dir/.tamizdat/`.
+void remove_scrub_temps(const std::filesystem::path& dir);
+
+}  // namespace tz::scrub
