@@ -1,13 +1,16 @@
 // Runs the real `tamizdat` binary the way a publisher, a script or a reader
 // would, and checks its output, JSON fields and exit codes.
+#include "bundle/bundle.h"
 #include "bundle/head_torrent.h"
 #include "control/server.h"
 #include "core/channel.h"
 #include "core/dht_item.h"
 #include "core/envelope.h"
+#include "core/files.h"
 #include "core/hex.h"
 #include "core/ids.h"
 #include "core/keyfile.h"
+#include "core/provenance.h"
 #include "tamizdat/v1/manifest.pb.h"
 #include "test_util.h"
 
@@ -25,6 +28,7 @@
 #include <chrono>
 #include <fstream>
 #include <future>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -408,6 +412,283 @@ TEST_F(Cli, UsageErrorsExitTwo) {
   EXPECT_EQ(run({"bundle", "verify"}).code, 2);
   EXPECT_EQ(run({"bundle", "verify", path("nonexistent")}).code, 2);
   EXPECT_EQ(run({"frobnicate"}).code, 2);
+}
+
+// ---------------------------------------------------------------------------
+// Provenance (issue 7): `provenance prove` and `provenance check` on bundles
+// whose manifests carry seals. Until publishing scrubs and seals, the tests
+// sign the folder through bundle::create_bundle with CreateOptions::scrubbed,
+// as publishing will.
+
+using nlohmann::json;
+
+// Signs `dir` with the unprotected key file `key_file`, marking each file
+// named in `originals` scrubbed and sealing the original given for it.
+std::string create_sealed(const fs::path& dir, const fs::path& key_file,
+                          const std::map<std::string, fs::path>& originals, const std::string& title = {}) {
+  auto file = load_key_file(key_file);
+  EXPECT_TRUE(file);
+  auto key = open_key_file(file.value(), {});
+  EXPECT_TRUE(key);
+  bundle::CreateOptions opt;
+  if (!title.empty()) opt.title = title;
+  for (const auto& [path, original] : originals) {
+    auto digest = sha256_of_file(original);
+    EXPECT_TRUE(digest) << original;
+    opt.scrubbed[path] = seal_original(key.value(), digest.value());
+  }
+  auto b = bundle::create_bundle(dir, key.value(), opt);
+  EXPECT_TRUE(b) << b.error().message();
+  return bundle::bundle_id(b.value());
+}
+
+class CliProvenance : public Cli {
+ protected:
+  void SetUp() override {
+    Cli::SetUp();
+    // The originals: what the files were before scrubbing (metadata and all).
+    test::write_file(m_tmp / "originals/photo.jpg", test::random_bytes(90'000, 40));
+    test::write_file(m_tmp / "originals/video.webm", test::random_bytes(650'000, 41));
+    m_id = make_key();
+    m_bundle_id = create_sealed(m_tmp / "article", m_tmp / "k.key",
+                                {{"photo.jpg", m_tmp / "originals/photo.jpg"},
+                                 {"video.webm", m_tmp / "originals/video.webm"}});
+  }
+  // Proves photo.jpg into `out` and returns the proof's text.
+  std::string prove_photo(const char* out = "photo.proof") {
+    Outcome r = run({"provenance", "prove", path("article"), "photo.jpg", path("originals/photo.jpg"), "--key",
+                     path("k.key"), "--out", path(out)});
+    EXPECT_EQ(r.code, 0) << r.err;
+    return slurp(m_tmp / out);
+  }
+  // Runs `provenance check` on `dir` with `proof` and `original` and returns
+  // the error name of its --json answer ("" when it confirmed).
+  std::string check_error(const char* dir, const char* proof, const char* original) {
+    Outcome r = run({"provenance", "check", path(dir), path(proof), path(original), "--json"});
+    if (r.code == 0) {
+      EXPECT_EQ(json_field(r.out, "ok"), "true") << r.out;
+      return "";
+    }
+    EXPECT_EQ(r.code, 1) << r.out << r.err;
+    EXPECT_EQ(json_field(r.out, "ok"), "false") << r.out;
+    return json_field(r.out, "error");
+  }
+  std::string m_id, m_bundle_id;
+};
+
+TEST_F(CliProvenance, ProveThenCheckRoundTrip) {
+  Outcome v = run({"bundle", "verify", path("article"), "--publisher", m_id});
+  ASSERT_EQ(v.code, 0) << v.err;
+
+  Outcome p = run({"provenance", "prove", path("article"), "photo.jpg", path("originals/photo.jpg"), "--key",
+                   path("k.key"), "--out", path("photo.proof")});
+  ASSERT_EQ(p.code, 0) << p.err;
+  EXPECT_NE(p.out.find("nothing about the other files"), std::string::npos) << p.out;
+  EXPECT_NE(p.out.find(m_bundle_id), std::string::npos) << p.out;
+  struct stat st {};
+  ASSERT_EQ(::stat(path("photo.proof").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  const std::string proof = slurp(m_tmp / "photo.proof");
+  const std::string head = R"({"tamizdat_proof":1,"bundle_id":")" + m_bundle_id + R"(","path":"photo.jpg","file_key":")";
+  EXPECT_EQ(proof.rfind(head, 0), 0u) << proof;
+  EXPECT_EQ(proof.size(), head.size() + 64 + 3);
+  EXPECT_EQ(proof.substr(proof.size() - 3), "\"}\n");
+  EXPECT_TRUE(json::accept(proof));
+
+  // Without --out the proof alone goes to stdout, the same bytes every time.
+  Outcome printed = run({"provenance", "prove", path("article"), "photo.jpg", path("originals/photo.jpg"), "--key",
+                         path("k.key")});
+  ASSERT_EQ(printed.code, 0) << printed.err;
+  EXPECT_EQ(printed.out, proof);
+  EXPECT_NE(printed.err.find("nothing about the other files"), std::string::npos) << printed.err;
+  Outcome js = run({"provenance", "prove", path("article"), "photo.jpg", path("originals/photo.jpg"), "--key",
+                    path("k.key"), "--json"});
+  ASSERT_EQ(js.code, 0) << js.err;
+  const json j = json::parse(js.out);
+  EXPECT_EQ(j["ok"], true);
+  EXPECT_EQ(j["proof"], proof);
+  EXPECT_EQ(j["bundle_id"], m_bundle_id);
+  EXPECT_EQ(j["publisher_id"], m_id);
+  EXPECT_EQ(j["path"], "photo.jpg");
+
+  Outcome c = run({"provenance", "check", path("article"), path("photo.proof"), path("originals/photo.jpg")});
+  ASSERT_EQ(c.code, 0) << c.err;
+  EXPECT_NE(c.out.find("Confirmed"), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find(m_id), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find(m_bundle_id), std::string::npos) << c.out;
+  EXPECT_NE(c.out.find("no --publisher given"), std::string::npos) << c.out;
+  Outcome cj = run({"provenance", "check", path("article"), path("photo.proof"), path("originals/photo.jpg"), "--json",
+                    "--publisher", m_id});
+  ASSERT_EQ(cj.code, 0) << cj.err;
+  const json k = json::parse(cj.out);
+  EXPECT_EQ(k["ok"], true);
+  EXPECT_EQ(k["publisher_id"], m_id);
+  EXPECT_EQ(k["bundle_id"], m_bundle_id);
+  EXPECT_EQ(k["path"], "photo.jpg");
+
+  // The other sealed file proves and checks on its own.
+  Outcome pv = run({"provenance", "prove", path("article"), "video.webm", path("originals/video.webm"), "--key",
+                    path("k.key"), "--out", path("video.proof")});
+  ASSERT_EQ(pv.code, 0) << pv.err;
+  EXPECT_EQ(check_error("article", "video.proof", "originals/video.webm"), "");
+  EXPECT_NE(slurp(m_tmp / "video.proof").substr(head.size()), proof.substr(head.size()));
+
+  // A publisher ID other than the signer's is refused as for bundle verify.
+  const std::string other = make_key("other.key");
+  Outcome wrong = run({"provenance", "check", path("article"), path("photo.proof"), path("originals/photo.jpg"),
+                       "--publisher", other, "--json"});
+  EXPECT_EQ(wrong.code, 1);
+  EXPECT_EQ(json_field(wrong.out, "error"), "wrong_publisher");
+}
+
+TEST_F(CliProvenance, CheckWithAnotherOriginalFails) {
+  prove_photo();
+  EXPECT_EQ(check_error("article", "photo.proof", "originals/photo.jpg"), "");
+  // Another original, the scrubbed file itself, and the original one byte off.
+  EXPECT_EQ(check_error("article", "photo.proof", "originals/video.webm"), "bad_proof");
+  EXPECT_EQ(check_error("article", "photo.proof", "article/photo.jpg"), "bad_proof");
+  std::string changed = slurp(m_tmp / "originals/photo.jpg");
+  changed[1234] ^= 1;
+  test::write_file(m_tmp / "near.jpg", changed);
+  EXPECT_EQ(check_error("article", "photo.proof", "near.jpg"), "bad_proof");
+  Outcome human = run({"provenance", "check", path("article"), path("photo.proof"), path("near.jpg")});
+  EXPECT_EQ(human.code, 1);
+  EXPECT_NE(human.err.find("NOT confirmed"), std::string::npos) << human.err;
+  EXPECT_NE(human.err.find("photo.jpg"), std::string::npos) << human.err;
+  EXPECT_EQ(human.out, "");
+
+  // prove refuses to write a proof that would not check.
+  Outcome p = run({"provenance", "prove", path("article"), "photo.jpg", path("near.jpg"), "--key", path("k.key"),
+                   "--out", path("wrong.proof"), "--json"});
+  EXPECT_EQ(p.code, 1);
+  EXPECT_EQ(json_field(p.out, "error"), "bad_proof") << p.out;
+  EXPECT_FALSE(fs::exists(m_tmp / "wrong.proof"));
+  Outcome printed = run({"provenance", "prove", path("article"), "photo.jpg", path("near.jpg"), "--key",
+                         path("k.key")});
+  EXPECT_EQ(printed.code, 1);
+  EXPECT_EQ(printed.out, "");
+}
+
+TEST_F(CliProvenance, ProofForAnotherFileOrBundleFails) {
+  const std::string proof = prove_photo();
+  const auto write_variant = [&](const char* name, const std::string& from, const std::string& to) {
+    std::string t = proof;
+    const auto at = t.find(from);
+    ASSERT_NE(at, std::string::npos);
+    t.replace(at, from.size(), to);
+    test::write_file(m_tmp / name, t);
+  };
+  // The photo's key, pointed at the video's seal: it opens nothing there.
+  write_variant("to-video.proof", R"("path":"photo.jpg")", R"("path":"video.webm")");
+  EXPECT_EQ(check_error("article", "to-video.proof", "originals/video.webm"), "bad_proof");
+  EXPECT_EQ(check_error("article", "to-video.proof", "originals/photo.jpg"), "bad_proof");
+  // A file that was not scrubbed, and one the bundle does not have.
+  write_variant("to-index.proof", R"("path":"photo.jpg")", R"("path":"index.html")");
+  Outcome r = run({"provenance", "check", path("article"), path("to-index.proof"), path("originals/photo.jpg")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("not scrubbed"), std::string::npos) << r.err;
+  write_variant("to-missing.proof", R"("path":"photo.jpg")", R"("path":"missing.jpg")");
+  EXPECT_EQ(check_error("article", "to-missing.proof", "originals/photo.jpg"), "bad_proof");
+
+  // Another bundle sealing the very same originals (new salts).
+  fs::copy(m_tmp / "article", m_tmp / "second", fs::copy_options::recursive);
+  fs::remove_all(m_tmp / "second/.tamizdat");
+  const std::string second_id = create_sealed(m_tmp / "second", m_tmp / "k.key",
+                                              {{"photo.jpg", m_tmp / "originals/photo.jpg"}}, "Second edition");
+  ASSERT_NE(second_id, m_bundle_id);
+  Outcome moved = run({"provenance", "check", path("second"), path("photo.proof"), path("originals/photo.jpg"),
+                       "--json"});
+  EXPECT_EQ(moved.code, 1);
+  EXPECT_EQ(json_field(moved.out, "error"), "bad_proof");
+  EXPECT_NE(json_field(moved.out, "detail").find("the proof is for bundle " + m_bundle_id), std::string::npos)
+      << moved.out;
+  // Even with the other bundle's ID written in, the first seal's key does not
+  // open the second seal of the same original.
+  write_variant("to-second.proof", m_bundle_id, second_id);
+  EXPECT_EQ(check_error("second", "to-second.proof", "originals/photo.jpg"), "bad_proof");
+  // The second bundle's own proof works, and differs in its key.
+  Outcome p2 = run({"provenance", "prove", path("second"), "photo.jpg", path("originals/photo.jpg"), "--key",
+                    path("k.key"), "--out", path("second.proof")});
+  ASSERT_EQ(p2.code, 0) << p2.err;
+  EXPECT_EQ(check_error("second", "second.proof", "originals/photo.jpg"), "");
+  EXPECT_NE(json_field(slurp(m_tmp / "second.proof"), "file_key"), json_field(proof, "file_key"));
+}
+
+TEST_F(CliProvenance, TamperedProofOrBundleFails) {
+  const std::string proof = prove_photo();
+  const std::string key_hex = json_field(proof, "file_key");
+  ASSERT_EQ(key_hex.size(), 64u);
+  struct Case {
+    std::string name, text, error;
+  };
+  std::string flipped = proof;
+  const auto at = proof.find(key_hex) + 10;
+  flipped[at] = flipped[at] == '0' ? '1' : '0';
+  std::string upper = proof;
+  for (std::size_t i = proof.find(key_hex); i < proof.find(key_hex) + 64; ++i) {
+    upper[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(upper[i])));
+  }
+  const std::vector<Case> cases = {
+      {"key digit changed", flipped, "bad_proof"},
+      {"trailing space", proof + " ", "bad_proof"},
+      {"truncated", proof.substr(0, proof.size() - 10), "bad_proof"},
+      {"no newline", proof.substr(0, proof.size() - 1), "bad_proof"},
+      {"upper-case hex", upper, "bad_proof"},
+      {"pretty printed", json::parse(proof).dump(2) + "\n", "bad_proof"},
+      {"empty", "", "bad_proof"},
+      {"huge", proof + std::string(3000, ' '), "oversized"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    test::write_file(m_tmp / "t.proof", c.text);
+    Outcome r = run({"provenance", "check", path("article"), path("t.proof"), path("originals/photo.jpg"), "--json"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(json_field(r.out, "error"), c.error) << r.out;
+    if (c.name != "key digit changed") {
+      EXPECT_EQ(json_field(r.out, "file"), path("t.proof")) << r.out;
+      EXPECT_NE(json_field(r.out, "detail"), "") << r.out;
+    }
+    EXPECT_EQ(r.out.find(key_hex), std::string::npos) << "the refusal repeats the key";
+  }
+  // A bundle changed after signing fails its own verification first.
+  test::write_file(m_tmp / "article/index.html", "<h1>Changed</h1>");
+  EXPECT_EQ(check_error("article", "photo.proof", "originals/photo.jpg"), "file_changed");
+}
+
+TEST_F(CliProvenance, ProveNeedsThePublishersKeyAndASeal) {
+  make_key("other.key");
+  Outcome r = run({"provenance", "prove", path("article"), "photo.jpg", path("originals/photo.jpg"), "--key",
+                   path("other.key"), "--out", path("x.proof")});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("only its publisher"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(m_tmp / "x.proof"));
+  Outcome js = run({"provenance", "prove", path("article"), "photo.jpg", path("originals/photo.jpg"), "--key",
+                    path("other.key"), "--json"});
+  EXPECT_EQ(json_field(js.out, "error"), "wrong_publisher") << js.out;
+  EXPECT_EQ(js.out.find("file_key"), std::string::npos);
+
+  // A file without a seal, a file the bundle does not have, an unsafe path.
+  Outcome unsealed = run({"provenance", "prove", path("article"), "index.html", path("originals/photo.jpg"), "--key",
+                          path("k.key"), "--json"});
+  EXPECT_EQ(json_field(unsealed.out, "error"), "bad_proof") << unsealed.out;
+  EXPECT_EQ(json_field(unsealed.out, "file"), "index.html") << unsealed.out;
+  Outcome missing = run({"provenance", "prove", path("article"), "nope.jpg", path("originals/photo.jpg"), "--key",
+                         path("k.key"), "--json"});
+  EXPECT_EQ(json_field(missing.out, "error"), "bad_proof") << missing.out;
+  Outcome unsafe = run({"provenance", "prove", path("article"), "../photo.jpg", path("originals/photo.jpg"), "--key",
+                        path("k.key"), "--json"});
+  EXPECT_EQ(json_field(unsafe.out, "error"), "unsafe_path") << unsafe.out;
+  // The proof may not be written into the bundle it is about.
+  Outcome inside = run({"provenance", "prove", path("article"), "photo.jpg", path("originals/photo.jpg"), "--key",
+                        path("k.key"), "--out", path("article/photo.proof"), "--json"});
+  EXPECT_EQ(json_field(inside.out, "error"), "output_inside_bundle") << inside.out;
+  EXPECT_FALSE(fs::exists(m_tmp / "article/photo.proof"));
+  EXPECT_EQ(run({"bundle", "verify", path("article")}).code, 0);
+
+  // Usage errors.
+  EXPECT_EQ(run({"provenance"}).code, 2);
+  EXPECT_EQ(run({"provenance", "prove", path("article"), "photo.jpg"}).code, 2);
+  EXPECT_EQ(run({"provenance", "check", path("article"), path("nonexistent"), path("originals/photo.jpg")}).code, 2);
 }
 
 // ---------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 #include "test_util.h"
 
 #include <fcntl.h>
+#include <sodium.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -72,6 +74,34 @@ TEST(Files, SyncTreeSyncsAFolderAndFailsOnAMissingOne) {
   test::write_file(dir / "a" / "d.txt", "d");
   EXPECT_TRUE(sync_tree(dir / "a"));
   EXPECT_FALSE(sync_tree(dir / "missing"));
+}
+
+TEST(Files, Sha256OfFileStreamsAnySize) {
+  test::TempDir dir;
+  for (const std::size_t n : {0ul, 1ul, 65'535ul, 65'536ul, 65'537ul, 1'000'003ul}) {
+    SCOPED_TRACE(n);
+    const std::string content = test::random_bytes(n, static_cast<std::uint32_t>(n));
+    test::write_file(dir / "f", content);
+    auto d = sha256_of_file(dir / "f");
+    ASSERT_TRUE(d) << d.error().message();
+    std::array<std::uint8_t, 32> want{};
+    crypto_hash_sha256(want.data(), reinterpret_cast<const unsigned char*>(content.data()), content.size());
+    EXPECT_EQ(d.value(), want);
+  }
+}
+
+TEST(Files, Sha256OfFileRefusesWhatIsNotARegularFile) {
+  test::TempDir dir;
+  test::write_file(dir / "f", "x");
+  std::filesystem::create_symlink(dir / "f", dir / "link");
+  ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0600), 0);
+  std::filesystem::create_directory(dir / "sub");
+  EXPECT_EQ(sha256_of_file(dir / "link").error(), errc::not_regular_file);
+  EXPECT_EQ(sha256_of_file(dir / "fifo").error(), errc::not_regular_file);  // and does not block
+  EXPECT_EQ(sha256_of_file(dir / "sub").error(), errc::not_regular_file);
+  auto missing = sha256_of_file(dir / "missing");
+  ASSERT_FALSE(missing);
+  EXPECT_TRUE(missing.error() == boost::system::errc::no_such_file_or_directory) << missing.error().message();
 }
 
 }  // namespace

@@ -19,11 +19,13 @@
 #include "core/channel.h"
 #include "core/dht_item.h"
 #include "core/manifest.h"
+#include "core/provenance.h"
 #include "gateway/pages.h"
 #include "swarm/links.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <sodium.h>
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -171,6 +173,8 @@ struct Args {
   std::string data_dir;
   std::string id;
   std::string link;
+  std::string original;  // provenance: the original file on disk
+  std::string proof;     // provenance check: the proof file
   bool no_wait = false;
   bool no_browser = false;
   std::string reason;
@@ -1048,6 +1052,171 @@ int cmd_import(const Args& a) {
   return 0;
 }
 
+// The sealed file `text` names in the verified bundle `b`. Fails with
+// errc::unsafe_path for a path no bundle can hold, and errc::bad_proof when
+// the bundle has no such file or the file carries no seal; `diag` says which.
+Result<const ManifestFile*> sealed_file(const bundle::VerifiedBundle& b, const std::string& text, Diag& diag) {
+  std::string why;
+  auto path = SafeRelPath::parse(text, &why);
+  if (!path) return fail(errc::unsafe_path, &diag, text, why);
+  for (const ManifestFile& f : b.manifest.data().files) {
+    if (f.path != path.value()) continue;
+    if (!f.provenance) {
+      return fail(errc::bad_proof, &diag, text,
+                  f.scrubbed ? "the file was scrubbed but its original was not sealed"
+                             : "the file was not scrubbed, so there is no original sealed for it");
+    }
+    return &f;
+  }
+  return fail(errc::bad_proof, &diag, text, "the bundle has no such file");
+}
+
+// `provenance prove DIR FILE ORIGINAL`: reveal the proof key of one sealed
+// file, after checking that it opens that file's seal with ORIGINAL. Cheap
+// refusals (key file, a bundle by another key, no seal, an unreadable
+// original) come before asking for the passphrase.
+int cmd_provenance_prove(const Args& a) {
+  const std::string what = "provenance prove";
+  if (!a.out.empty() && is_inside(a.out, a.dir)) {
+    return report(a.json, what, errc::output_inside_bundle, {a.out, {}});
+  }
+  const fs::path key_path = a.key.empty() ? default_key_path() : fs::path(a.key);
+  auto key_file = load_key_file(key_path);
+  if (!key_file) return report(a.json, what, key_file.error(), {key_path.string(), {}});
+  auto info = inspect_key_file(key_file.value());
+  if (!info) return report(a.json, what, info.error(), {key_path.string(), {}});
+  const PublicKey pk = info.value().public_key;
+
+  Diag diag;
+  auto b = bundle::verify_bundle(a.dir, {pk, a.threads}, &diag);
+  if (!b) {
+    if (b.error() == errc::wrong_publisher) {
+      diag.detail = "the bundle was signed by another key than " + key_path.string() +
+                    "; only its publisher can prove where its files came from";
+    }
+    return report(a.json, what, b.error(), diag);
+  }
+  auto file = sealed_file(b.value(), a.file, diag);
+  if (!file) return report(a.json, what, file.error(), diag);
+  const ManifestFile& f = *file.value();
+  auto digest = sha256_of_file(a.original);
+  if (!digest) return report(a.json, what, digest.error(), {a.original, {}});
+
+  auto key = unlock_key_file(key_file.value(), key_path, a.passphrase_file);
+  if (!key) return report(a.json, what, key.error(), {key_path.string(), {}});
+  const FileProofKey k = proof_key(key.value(), f.provenance->salt);
+  if (!opens(k, digest.value(), *f.provenance)) {
+    return report(a.json, what, errc::bad_proof,
+                  {f.path.str(), a.original + " is not the original this file was sealed with; no proof written"});
+  }
+  std::string proof = encode_proof(b.value().torrent.info_hash_v2, f.path, k);
+  const auto wipe = [&] { sodium_memzero(proof.data(), proof.size()); };
+  const std::string bundle_id = bundle::bundle_id(b.value());
+  const std::string publisher_id = encode_publisher_id(pk);
+  if (!a.out.empty()) {
+    // 0600: the proof links this original to the bundle until its publisher
+    // chooses to show it.
+    auto w = write_file_atomic(a.out, {reinterpret_cast<const std::uint8_t*>(proof.data()), proof.size()}, 0600,
+                               Replace::allow);
+    if (!w) {
+      wipe();
+      return report(a.json, what, w.error(), {a.out, {}});
+    }
+  }
+  const std::string scope =
+      "The proof reveals which original this one file came from, and nothing about the other files of the bundle.\n"
+      "Whoever holds it and the original can show that link; keep it private until you mean to.";
+  if (a.json) {
+    json j = {{"ok", true}, {"bundle_id", bundle_id}, {"publisher_id", publisher_id}, {"path", f.path.str()}};
+    if (a.out.empty()) {
+      j["proof"] = proof;
+    } else {
+      j["proof_file"] = a.out;
+    }
+    std::string text = j.dump();
+    std::cout << text << std::endl;
+    sodium_memzero(text.data(), text.size());
+    if (a.out.empty()) {
+      auto& copy = j["proof"].get_ref<std::string&>();
+      sodium_memzero(copy.data(), copy.size());
+    }
+  } else if (a.out.empty()) {
+    // stdout carries the proof alone, so `> FILE` makes a proof file.
+    std::cout << proof << std::flush;
+    std::cerr << "Proof that " << a.original << " is the original of \"" << f.path.str() << "\" in bundle "
+              << bundle_id << ".\n" << scope << std::endl;
+  } else {
+    std::cout << "Wrote " << a.out << ": proof that " << a.original << " is the original of \"" << f.path.str()
+              << "\"\n"
+              << "  Publisher ID: " << publisher_id << "\n"
+              << "  Bundle ID:    " << bundle_id << "\n"
+              << scope << "\n"
+              << "Check it with: tamizdat provenance check " << a.dir << " " << a.out << " " << a.original
+              << std::endl;
+  }
+  wipe();
+  return 0;
+}
+
+// `provenance check DIR PROOF ORIGINAL`: whether ORIGINAL is the original
+// of the proof's file in the bundle DIR, as its publisher sealed it.
+int cmd_provenance_check(const Args& a) {
+  const std::string what = "provenance check";
+  auto pub = parse_publisher(a.publisher);
+  if (!pub) return report(a.json, what, pub.error(), {a.publisher, "--publisher"});
+  auto bytes = read_file_bounded(a.proof, kMaxProofBytes);
+  if (!bytes) {
+    return report(a.json, what, bytes.error(),
+                  {a.proof, bytes.error() == errc::oversized
+                                ? "a proof is at most " + std::to_string(kMaxProofBytes) + " bytes"
+                                : std::string()});
+  }
+  Diag diag;
+  auto proof = parse_proof(bytes.value(), &diag);
+  sodium_memzero(bytes.value().data(), bytes.value().size());
+  if (!proof) return report(a.json, what, proof.error(), {a.proof, diag.detail});
+  auto b = bundle::verify_bundle(a.dir, {pub.value(), a.threads}, &diag);
+  if (!b) return report(a.json, what, b.error(), diag);
+  const std::string bundle_id = bundle::bundle_id(b.value());
+  const std::string publisher_id = encode_publisher_id(b.value().manifest.data().publisher);
+  if (proof.value().bundle_id != b.value().torrent.info_hash_v2) {
+    return report(a.json, "provenance NOT confirmed", errc::bad_proof,
+                  {a.proof, "the proof is for bundle " + to_hex(proof.value().bundle_id) + ", the folder holds bundle " +
+                                bundle_id});
+  }
+  auto file = sealed_file(b.value(), proof.value().path.str(), diag);
+  if (!file) return report(a.json, "provenance NOT confirmed", file.error(), diag);
+  const ManifestFile& f = *file.value();
+  auto digest = sha256_of_file(a.original);
+  if (!digest) return report(a.json, what, digest.error(), {a.original, {}});
+  if (!opens(proof.value().file_key, digest.value(), *f.provenance)) {
+    return report(a.json, "provenance NOT confirmed", errc::bad_proof,
+                  {f.path.str(), a.original + " is not the original of this file, or the proof's key is not this "
+                                              "file's"});
+  }
+  if (a.json) {
+    std::cout << json{{"ok", true},
+                      {"bundle_id", bundle_id},
+                      {"publisher_id", publisher_id},
+                      {"title", b.value().manifest.data().title},
+                      {"path", f.path.str()},
+                      {"original", a.original}}
+                     .dump()
+              << std::endl;
+  } else {
+    std::cout << "Confirmed: " << a.original << " is the original of \"" << f.path.str() << "\" in \""
+              << b.value().manifest.data().title << "\"\n"
+              << "  Publisher ID: " << publisher_id << "\n"
+              << "  Bundle ID:    " << bundle_id << "\n"
+              << "  Its publisher sealed this original, when signing, as the one this file was scrubbed from."
+              << std::endl;
+    if (!pub.value()) {
+      std::cout << "  Note: no --publisher given; check the publisher ID above against one you trust." << std::endl;
+    }
+  }
+  return 0;
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"Tamizdat: sign, verify and carry censorship-resistant bundles"};
   app.require_subcommand(1);
@@ -1116,6 +1285,25 @@ int run(int argc, char** argv) {
   add_publisher(imp);
   add_threads(imp);
   add_json(imp);
+
+  auto* prov = app.add_subcommand("provenance", "Prove which original a scrubbed file came from");
+  prov->require_subcommand(1);
+  auto* prove = prov->add_subcommand("prove", "Write a proof that ORIGINAL is the original of one scrubbed file");
+  prove->add_option("dir", a.dir, "Bundle folder, signed by your key")->required()->check(CLI::ExistingDirectory);
+  prove->add_option("file", a.file, "Path of the scrubbed file in the bundle")->required();
+  prove->add_option("original", a.original, "The original file it was scrubbed from")->required()->check(CLI::ExistingFile);
+  prove->add_option("-o,--out", a.out, "Proof file to write (default: print it)");
+  prove->add_option("--key", a.key, "Key file (default: $XDG_DATA_HOME/tamizdat/publisher.key)");
+  prove->add_option("--passphrase-file", a.passphrase_file, "Read the passphrase from this file's first line");
+  add_threads(prove);
+  add_json(prove);
+  auto* check = prov->add_subcommand("check", "Check a proof: is ORIGINAL the original of that file in this bundle?");
+  check->add_option("dir", a.dir, "Bundle folder")->required()->check(CLI::ExistingDirectory);
+  check->add_option("proof", a.proof, "Proof file")->required()->check(CLI::ExistingFile);
+  check->add_option("original", a.original, "The original file")->required()->check(CLI::ExistingFile);
+  add_publisher(check);
+  add_threads(check);
+  add_json(check);
 
   auto* status = app.add_subcommand("status", "Show what the running daemon is doing");
   add_json(status);
@@ -1204,6 +1392,8 @@ int run(int argc, char** argv) {
   if (torrent->parsed()) return cmd_bundle_torrent(a);
   if (exp->parsed()) return cmd_export(a);
   if (imp->parsed()) return cmd_import(a);
+  if (prove->parsed()) return cmd_provenance_prove(a);
+  if (check->parsed()) return cmd_provenance_check(a);
   if (status->parsed()) return cmd_status(a);
   if (follow->parsed()) return cmd_follow(a, true);
   if (unfollow->parsed()) return cmd_follow(a, false);

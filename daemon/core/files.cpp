@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include <cerrno>
 #include <mutex>
 #include <random>
@@ -73,6 +75,39 @@ Result<std::vector<std::uint8_t>> read_file_bounded(const std::filesystem::path&
   }
   out.resize(got);
   return out;
+}
+
+Result<std::array<std::uint8_t, 32>> sha256_of_file(const std::filesystem::path& path) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  if (fd.get() < 0) {
+    if (errno == ELOOP) return errc::not_regular_file;
+    return last_error();
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return last_error();
+  if (!S_ISREG(st.st_mode)) return errc::not_regular_file;
+  if (sodium_init() < 0) return errc::crypto_failure;
+  crypto_hash_sha256_state state;
+  crypto_hash_sha256_init(&state);
+  std::vector<std::uint8_t> buf(64 * 1024);
+  boost::system::error_code ec;
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ec = last_error();
+      break;
+    }
+    if (n == 0) break;
+    crypto_hash_sha256_update(&state, buf.data(), static_cast<unsigned long long>(n));
+  }
+  std::array<std::uint8_t, 32> digest{};
+  crypto_hash_sha256_final(&state, digest.data());
+  sodium_memzero(&state, sizeof state);
+  sodium_memzero(buf.data(), buf.size());
+  if (ec) return ec;
+  return digest;
 }
 
 Result<void> sync_dir(const std::filesystem::path& dir) {

@@ -5,6 +5,7 @@
 
 #include "core/result.h"
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <span>
@@ -50,6 +51,14 @@ enum class Replace { allow, never };
 [[nodiscard]] Result<void> write_file_atomic(const std::filesystem::path& path,
                                              std::span<const std::uint8_t> bytes, unsigned mode,
                                              Replace replace, errc exists_error = errc::key_exists);
+
+// SHA-256 of the regular file at `path`, read in 64 KiB blocks (any size;
+// memory use is constant). The last component must not be a symlink. The
+// read buffer and hash state are wiped, since the bytes may be an original
+// the caller keeps private. Fails with errc::not_regular_file or the system
+// error. The result is a core::Sha256 (manifest.h), spelt out here so this
+// header needs no manifest.
+[[nodiscard]] Result<std::array<std::uint8_t, 32>> sha256_of_file(const std::filesystem::path& path);
 
 // Fsyncs the folder `dir` so a rename or new entry in it survives a power cut.
 [[nodiscard]] Result<void> sync_dir(const std::filesystem::path& dir);
