@@ -428,11 +428,34 @@ TEST_F(ScrubGate, ScrubThenSignMarksTheFilesAndStatesTheCheck) {
     EXPECT_EQ(f.scrubbed, f.path.str() != "index.html") << f.path.str();
   }
   EXPECT_FALSE(bytes_contain(dir() / "photo.jpg", kSerial));
+  // Each scrubbed file carries a sealed commitment to its original, which
+  // the publisher can open for one file with the original in hand.
+  for (const auto& f : m.files) EXPECT_EQ(f.provenance.has_value(), f.scrubbed) << f.path.str();
+  const std::string key = (m_tmp / "k.key").string(), proof = (m_tmp / "photo.proof").string();
+  const std::string original = (s_dir->path() / "photo.jpg").string();
+  Cli prove = tamizdat({"provenance", "prove", dir().string(), "photo.jpg", original, "--out", proof, "--key", key});
+  ASSERT_EQ(prove.code, 0) << prove.err;
+  Cli check = tamizdat({"provenance", "check", dir().string(), proof, original, "--json"});
+  EXPECT_EQ(check.code, 0) << check.out << check.err;
+  Cli wrong = tamizdat({"provenance", "check", dir().string(), proof, (s_dir->path() / "shot.png").string(), "--json"});
+  EXPECT_EQ(wrong.code, 1);
+  EXPECT_EQ(json::parse(wrong.out)["error"], "bad_proof");
   // Signing the scrubbed folder again changes nothing: same bundle, marks kept.
   Cli again = create({});
   ASSERT_EQ(again.code, 0) << again.out << again.err;
   EXPECT_EQ(json::parse(again.out)["bundle_id"], json::parse(r.out)["bundle_id"]);
   EXPECT_TRUE(json::parse(again.out)["manifest_reused"].get<bool>());
+}
+
+TEST_F(ScrubGate, NoProvenanceLeavesTheSealsOut) {
+  Cli r = create({"--scrub", "--no-provenance"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  const ManifestData m = manifest();
+  EXPECT_EQ(m.metadata, MetadataStatement::checked);
+  for (const auto& f : m.files) {
+    EXPECT_EQ(f.scrubbed, f.path.str() != "index.html") << f.path.str();
+    EXPECT_FALSE(f.provenance) << f.path.str();
+  }
 }
 
 TEST_F(ScrubGate, KeepMetadataSignsAsIsWithAWarningAndSaysSo) {

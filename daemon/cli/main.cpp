@@ -187,16 +187,18 @@ struct Args {
   bool dry_run = false;
   bool scrub = false;
   bool keep_metadata = false;
+  bool no_provenance = false;
 };
 
 SafetyChoice safety_choice(const Args& a) { return {a.scrub, a.keep_metadata, a.json}; }
 
-// Fills what the metadata gate let through into the options of a signing.
-void apply_gate(const GatePassed& g, bundle::CreateOptions& opt) {
+// Fills what the metadata gate let through into the options of a signing:
+// each scrubbed file with a sealed commitment to its original, unless the
+// publisher said --no-provenance (docs/protocol.md, "Provenance").
+void apply_gate(const GatePassed& g, const Args& a, const SecretKey& key, bundle::CreateOptions& opt) {
   opt.metadata = g.statement;
   for (const auto& [path, digest] : g.scrubbed) {
-    (void)digest;
-    opt.scrubbed[path] = std::nullopt;
+    opt.scrubbed[path] = a.no_provenance ? std::nullopt : std::optional(seal_original(key, digest));
   }
 }
 
@@ -606,7 +608,7 @@ int cmd_publish(const Args& a) {
     opt.entry = a.entry;
     opt.language = a.lang;
     opt.threads = a.threads;
-    if (gate) apply_gate(*gate, opt);
+    if (gate) apply_gate(*gate, a, *key, opt);
     b = bundle::create_bundle(dir, *key, opt, &diag);
   }
   if (!b) return report(a.json, what, b.error(), diag);
@@ -966,7 +968,7 @@ int cmd_bundle_create(const Args& a) {
   opt.entry = a.entry;
   opt.language = a.lang;
   opt.threads = a.threads;
-  apply_gate(*gate, opt);
+  apply_gate(*gate, a, key.value(), opt);
   Diag diag;
   auto b = bundle::create_bundle(a.dir, key.value(), opt, &diag);
   if (!b) return report(a.json, "bundle create", b.error(), diag);
@@ -1232,6 +1234,8 @@ int run(int argc, char** argv) {
     auto* k = c->add_flag("--keep-metadata", a.keep_metadata,
                           "Sign the files with their metadata as they are (when it is the evidence)");
     s->excludes(k);
+    c->add_flag("--no-provenance", a.no_provenance,
+                "Do not seal a commitment to each scrubbed file's original in the manifest");
   };
   const auto add_threads = [&](CLI::App* c) {
     c->add_option("--threads", a.threads, "Hashing threads (default: one per core)")->check(CLI::Range(1, 64));

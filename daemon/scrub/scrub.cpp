@@ -5,7 +5,6 @@
 
 #include <exiv2/exiv2.hpp>
 #include <fcntl.h>
-#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,26 +21,6 @@ constexpr std::uint64_t kMaxInMemoryImage = 1ull << 30;  // libexiv2 works on a 
 
 boost::system::error_code to_boost(const std::error_code& ec) {
   return {ec.value(), boost::system::generic_category()};
-}
-
-Result<Sha256> sha256_file(const fs::path& p) {
-  UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (fd.get() < 0) return boost::system::error_code(errno, boost::system::generic_category());
-  crypto_hash_sha256_state st;
-  crypto_hash_sha256_init(&st);
-  std::vector<unsigned char> buf(1 << 20);
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return boost::system::error_code(errno, boost::system::generic_category());
-    }
-    if (n == 0) break;
-    crypto_hash_sha256_update(&st, buf.data(), static_cast<unsigned long long>(n));
-  }
-  Sha256 out{};
-  crypto_hash_sha256_final(&st, out.data());
-  return out;
 }
 
 // The muxer ffmpeg must write, by what exiftool said the file is.
@@ -234,7 +213,7 @@ void scrub_file(const fs::path& dir, FileReport& r) {
     }
   } cleanup{tmp, dir / std::string(kManifestDir), made_dir};
 
-  auto digest = sha256_file(file);
+  auto digest = sha256_of_file(file);
   if (!digest) return failed(digest.error());
   const Kind kind = r.found.kind;
   Result<void> done = success();
