@@ -1040,6 +1040,63 @@ TEST_F(CliDaemon, PublishOfAChangedBundleIsRefused) {
   EXPECT_TRUE(d.requests(Request::kPublish).empty());
 }
 
+// Source safety on the publish path: a photo with a GPS position is refused
+// before anything reaches the daemon; --scrub scrubs and signs again, even a
+// folder signed earlier; a bundle signed with its metadata kept on purpose
+// publishes with a warning.
+TEST_F(CliDaemon, PublishRefusesAPhotoWithGpsUntilScrubbedOrKeptOnPurpose) {
+  const std::string key = fixed_key_file();
+  const fs::path cam = m_tmp / "camera";
+  test::write_file(cam / "index.html", "<img src=\"boxes.jpg\">");
+  const std::string photo = (cam / "boxes.jpg").string();
+  ASSERT_EQ(std::system(("ffmpeg -v error -f lavfi -i testsrc=size=64x48 -frames:v 1 '" + photo + "'").c_str()), 0);
+  ASSERT_EQ(std::system(("exiftool -q -overwrite_original -GPSLatitude=43.2567 -GPSLatitudeRef=N "
+                         "-GPSLongitude=76.9286 -GPSLongitudeRef=E -SerialNumber=R58T90ABCDE '" + photo + "'")
+                            .c_str()),
+            0);
+  FakeDaemon d(node(), [](const Request& req) { return req.has_publish() ? published(req) : ok(); });
+  Outcome refused = run({"--data-dir", node(), "publish", cam.string(), "--key", key, "--json"});
+  EXPECT_EQ(refused.code, 1);
+  const json rj = json::parse(refused.out);
+  EXPECT_EQ(rj["error"], "metadata_found");
+  ASSERT_EQ(rj["files"].size(), 1u);
+  EXPECT_EQ(rj["files"][0]["path"], "boxes.jpg");
+  EXPECT_FALSE(fs::exists(cam / ".tamizdat/manifest"));
+  EXPECT_TRUE(d.requests(Request::kPublish).empty());
+
+  // Signed earlier by a Tamizdat that did not check (or another tool): still refused.
+  {
+    bundle::CreateOptions opt;
+    ASSERT_TRUE(bundle::create_bundle(cam, test::fixed_key(), opt));
+  }
+  Outcome old = run({"--data-dir", node(), "publish", cam.string(), "--key", key, "--json"});
+  EXPECT_EQ(old.code, 1);
+  EXPECT_EQ(json::parse(old.out)["error"], "metadata_found");
+  EXPECT_TRUE(d.requests(Request::kPublish).empty());
+
+  // --scrub removes it, signs the folder again and publishes.
+  Outcome scrubbed = run({"--data-dir", node(), "publish", cam.string(), "--key", key, "--scrub", "--json"});
+  ASSERT_EQ(scrubbed.code, 0) << scrubbed.out << scrubbed.err;
+  ASSERT_EQ(d.requests(Request::kPublish).size(), 1u);
+  auto m = verify_manifest(test::read_bytes(cam / ".tamizdat/manifest"));
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m.value().data().metadata, MetadataStatement::checked);
+  for (const auto& f : m.value().data().files) EXPECT_EQ(f.scrubbed, f.path.str() == "boxes.jpg");
+  const auto bytes = test::read_bytes(cam / "boxes.jpg");
+  const std::string serial = "R58T90ABCDE";
+  EXPECT_EQ(std::search(bytes.begin(), bytes.end(), serial.begin(), serial.end()), bytes.end());
+
+  // Kept on purpose when signed: publishes as it is, with a warning.
+  const fs::path evidence = m_tmp / "evidence";
+  fs::create_directories(evidence);
+  fs::copy_file(m_tmp / "article/video.webm", evidence / "leaked.bin");
+  ASSERT_EQ(run({"bundle", "create", evidence.string(), "--key", key, "--keep-metadata"}).code, 0);
+  Outcome kept = run({"--data-dir", node(), "publish", evidence.string(), "--key", key});
+  EXPECT_EQ(kept.code, 0) << kept.err;
+  EXPECT_NE(kept.err.find("metadata kept"), std::string::npos) << kept.err;
+  EXPECT_EQ(d.requests(Request::kPublish).size(), 2u);
+}
+
 // A channel fetch: the head arrives, then its bundles, one by one.
 TEST_F(CliDaemon, FetchChannelWaitsUntilEveryBundleIsVerified) {
   const std::string id = encode_publisher_id(test::fixed_key().public_key());
