@@ -187,8 +187,8 @@ TEST_F(ScrubMedia, ScrubbingLeavesNothingAnIndependentReaderFindsAndKeepsPicture
   }
   auto reports = scrub::inspect_folder(dir());
   ASSERT_TRUE(reports);
+  scrub::scrub_files(dir(), reports.value());
   for (auto& r : reports.value()) {
-    scrub::scrub_file(dir(), r);
     SCOPED_TRACE(r.path);
     EXPECT_FALSE(r.error) << r.error_detail;
     EXPECT_TRUE(r.scrubbed);
@@ -241,8 +241,9 @@ TEST_F(ScrubMedia, CorruptTruncatedAndUnknownFilesAreRefusedAndLeftAlone) {
     EXPECT_EQ(*r.found.problem, r.path == "blob.bin" ? errc::cannot_inspect : errc::bad_media) << r.found.detail;
     EXPECT_FALSE(r.found.detail.empty());
     EXPECT_TRUE(r.blocked());
-    scrub::scrub_file(dir(), r);
-    EXPECT_FALSE(r.scrubbed);
+    std::vector<scrub::FileReport> one{r};
+    scrub::scrub_files(dir(), one);
+    EXPECT_FALSE(one[0].scrubbed);
     EXPECT_EQ(sha256_hex(dir() / r.path), digest[r.path]);
   }
 }

@@ -126,7 +126,7 @@ int cmd_scrub(const fs::path& dir, bool dry_run, bool as_json) {
   }
   auto& files = found.value();
   if (!dry_run) {
-    for (auto& r : files) scrub::scrub_file(dir, r);
+    scrub::scrub_files(dir, files);
   }
   const Counts c = count(files);
   const bool ok = c.refused == 0 && c.metadata == 0;
@@ -163,7 +163,7 @@ std::optional<GatePassed> metadata_gate(const fs::path& dir, const SafetyChoice&
   }
   auto& files = found.value();
   if (choice.scrub) {
-    for (auto& r : files) scrub::scrub_file(dir, r);
+    scrub::scrub_files(dir, files);
   }
   const Counts c = count(files);
   for (const auto& r : files) {

@@ -191,43 +191,29 @@ Result<std::vector<FileReport>> inspect_folder(const fs::path& dir, Diag* diag) 
   return reports;
 }
 
-void scrub_file(const fs::path& dir, FileReport& r) {
-  if (r.scrubbed || r.found.problem || r.found.findings.empty()) return;
-  const fs::path file = dir / r.path;
-  Diag diag;
-  auto failed = [&](const boost::system::error_code& ec) {
-    r.error = ec.category() == tamizdat_category() ? static_cast<errc>(ec.value()) : errc::scrub_failed;
-    r.error_detail = diag.detail.empty() ? ec.message() : diag.detail;
-  };
-  std::error_code ec;
-  const bool made_dir = fs::create_directory(dir / std::string(kManifestDir), ec);
-  if (ec) return failed(to_boost(ec));
-  const fs::path tmp = temp_path(dir, file);
-  struct Cleanup {
-    fs::path tmp, meta_dir;
-    bool made_dir;
-    ~Cleanup() {
-      std::error_code e;
-      fs::remove(tmp, e);
-      if (made_dir) fs::remove(meta_dir, e);  // only when empty
-    }
-  } cleanup{tmp, dir / std::string(kManifestDir), made_dir};
+namespace {
 
-  auto digest = sha256_of_file(file);
-  if (!digest) return failed(digest.error());
-  const Kind kind = r.found.kind;
-  Result<void> done = success();
-  switch (kind) {
+void set_error(FileReport& r, const boost::system::error_code& ec, const Diag& diag) {
+  r.error = ec.category() == tamizdat_category() ? static_cast<errc>(ec.value()) : errc::scrub_failed;
+  r.error_detail = diag.detail.empty() ? ec.message() : diag.detail;
+}
+
+void set_error(FileReport& r, errc e, std::string detail) {
+  r.error = e;
+  r.error_detail = std::move(detail);
+}
+
+// Writes a clean copy of the report's file to `tmp` with the tool for its kind.
+Result<void> clean_copy(const fs::path& file, const fs::path& tmp, const Inspection& found, Diag* diag) {
+  switch (found.kind) {
     case Kind::jpeg:
     case Kind::webp:
     case Kind::tiff:
-      done = exiv2_strip(file, tmp, &diag);
-      break;
+      return exiv2_strip(file, tmp, diag);
     case Kind::png:
     case Kind::gif:
     case Kind::heif:
-      done = exiftool_strip(file, tmp, kind, &diag);
-      break;
+      return exiftool_strip(file, tmp, found.kind, diag);
     case Kind::mp4:
     case Kind::matroska:
     case Kind::mp3:
@@ -235,57 +221,156 @@ void scrub_file(const fs::path& dir, FileReport& r) {
     case Kind::flac:
     case Kind::wav:
     case Kind::avi:
-      done = remux(file, tmp, r.found, &diag);
-      break;
+      return remux(file, tmp, found, diag);
     default:
-      diag.detail = "Tamizdat cannot remove metadata from " + std::string(kind_name(kind)) +
-                    " files; edit it by hand, leave the file out, or publish with --keep-metadata";
-      done = make_error_code(errc::scrub_failed);
-      break;
+      return fail(errc::scrub_failed, diag, {},
+                  "Tamizdat cannot remove metadata from " + std::string(kind_name(found.kind)) +
+                      " files; edit it by hand, leave the file out, or publish with --keep-metadata");
   }
-  if (!done) return failed(done.error());
+}
 
-  // Check the copy as the original was checked; libexiv2 leaves what it does
-  // not know (maker segments, trailers) to a second pass by exiftool.
-  auto again = inspect_files({tmp}, &diag);
-  if (!again) return failed(again.error());
-  if (!again.value()[0].findings.empty() && (kind == Kind::jpeg || kind == Kind::webp || kind == Kind::tiff)) {
-    const fs::path second = temp_path(dir, file);
-    Cleanup second_cleanup{second, {}, false};
-    if (auto s = exiftool_strip(tmp, second, kind, &diag); !s) return failed(s.error());
-    fs::rename(second, tmp, ec);
-    if (ec) return failed(to_boost(ec));
-    again = inspect_files({tmp}, &diag);
-    if (!again) return failed(again.error());
+// Inspects the copies of `jobs` in one exiftool run; `ok[i]` says whether
+// copy i came out clean. A failure of the run fails every job.
+struct Job {
+  FileReport* report;
+  fs::path file, tmp;
+  Sha256 digest{};
+};
+
+std::vector<std::optional<Inspection>> inspect_copies(std::vector<Job>& jobs) {
+  std::vector<fs::path> paths;
+  for (const auto& j : jobs) paths.push_back(j.tmp);
+  Diag diag;
+  auto found = inspect_files(paths, &diag);
+  std::vector<std::optional<Inspection>> out(jobs.size());
+  if (!found) {
+    for (auto& j : jobs) set_error(*j.report, found.error(), diag);
+    return out;
   }
-  const Inspection& after = again.value()[0];
-  if (after.problem) {
-    diag.detail = "the clean copy does not read back: " + after.detail;
-    return failed(make_error_code(errc::scrub_failed));
+  for (std::size_t i = 0; i < jobs.size(); ++i) out[i] = std::move(found.value()[i]);
+  return out;
+}
+
+}  // namespace
+
+void scrub_files(const fs::path& dir, std::vector<FileReport>& reports) {
+  std::error_code ec;
+  const fs::path meta_dir = dir / std::string(kManifestDir);
+  bool made_dir = false;
+  std::vector<Job> jobs;
+  struct Cleanup {
+    std::vector<Job>* jobs;
+    fs::path meta_dir;
+    bool* made_dir;
+    ~Cleanup() {
+      std::error_code e;
+      for (const auto& j : *jobs) fs::remove(j.tmp, e);
+      if (*made_dir) fs::remove(meta_dir, e);  // only when empty
+    }
+  } cleanup{&jobs, meta_dir, &made_dir};
+
+  // 1. A clean copy of every file that holds something.
+  for (auto& r : reports) {
+    if (r.scrubbed || r.found.problem || r.error || r.found.findings.empty()) continue;
+    if (!made_dir && !fs::exists(meta_dir)) {
+      made_dir = fs::create_directory(meta_dir, ec);
+      if (ec) {
+        set_error(r, boost::system::error_code(ec.value(), boost::system::generic_category()), {});
+        continue;
+      }
+    }
+    Job j{&r, dir / r.path, temp_path(dir, dir / r.path)};
+    auto digest = sha256_of_file(j.file);
+    if (!digest) {
+      set_error(r, digest.error(), {});
+      continue;
+    }
+    j.digest = digest.value();
+    Diag diag;
+    if (auto c = clean_copy(j.file, j.tmp, r.found, &diag); !c) {
+      set_error(r, c.error(), diag);
+      fs::remove(j.tmp, ec);
+      continue;
+    }
+    jobs.push_back(std::move(j));
   }
-  if (after.kind != kind) {
-    diag.detail = "the clean copy is not a " + std::string(kind_name(kind)) + " file any more";
-    return failed(make_error_code(errc::scrub_failed));
-  }
-  if (!after.findings.empty()) {
-    diag.detail = "metadata is left after scrubbing: " + after.findings.front().key;
-    return failed(make_error_code(errc::scrub_failed));
-  }
-  // The copy takes the original's permissions, reaches the disk, and only
-  // then replaces it.
-  struct stat st {};
-  if (::stat(file.c_str(), &st) == 0) ::chmod(tmp.c_str(), st.st_mode & 07777);
-  {
-    UniqueFd fd(::open(tmp.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
-      return failed(boost::system::error_code(errno, boost::system::generic_category()));
+  if (jobs.empty()) return;
+
+  // 2. Check every copy as the originals were checked. libexiv2 leaves what
+  //    it does not know (maker segments, trailers) to a second pass by
+  //    exiftool, checked again.
+  auto after = inspect_copies(jobs);
+  std::vector<std::size_t> again;
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const Kind k = jobs[i].report->found.kind;
+    if (after[i] && !after[i]->problem && !after[i]->findings.empty() &&
+        (k == Kind::jpeg || k == Kind::webp || k == Kind::tiff)) {
+      Diag diag;
+      const fs::path second = temp_path(dir, jobs[i].file);
+      auto s = exiftool_strip(jobs[i].tmp, second, k, &diag);
+      if (s) fs::rename(second, jobs[i].tmp, ec);
+      if (!s || ec) {
+        fs::remove(second, ec);
+        set_error(*jobs[i].report, errc::scrub_failed, "exiftool's second pass failed: " + diag.detail);
+        after[i].reset();
+        continue;
+      }
+      again.push_back(i);
     }
   }
-  fs::rename(tmp, file, ec);
-  if (ec) return failed(to_boost(ec));
-  if (auto s = sync_dir(file.parent_path()); !s) return failed(s.error());
-  r.scrubbed = true;
-  r.original = digest.value();
+  if (!again.empty()) {
+    std::vector<Job> second_jobs;
+    for (auto i : again) second_jobs.push_back(jobs[i]);
+    auto second = inspect_copies(second_jobs);
+    for (std::size_t n = 0; n < again.size(); ++n) after[again[n]] = std::move(second[n]);
+  }
+
+  // 3. Replace each original whose copy came out clean.
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    FileReport& r = *jobs[i].report;
+    if (r.error) continue;
+    if (!after[i]) {
+      if (!r.error) set_error(r, errc::scrub_failed, "the clean copy could not be checked");
+      continue;
+    }
+    const Inspection& a = *after[i];
+    if (a.problem) {
+      set_error(r, errc::scrub_failed, "the clean copy does not read back: " + a.detail);
+      continue;
+    }
+    if (a.kind != r.found.kind) {
+      set_error(r, errc::scrub_failed, "the clean copy is not a " + std::string(kind_name(r.found.kind)) +
+                                           " file any more");
+      continue;
+    }
+    if (!a.findings.empty()) {
+      set_error(r, errc::scrub_failed, "metadata is left after scrubbing: " + a.findings.front().key);
+      continue;
+    }
+    // The copy takes the original's permissions, reaches the disk, and only
+    // then replaces it.
+    struct stat st {};
+    if (::stat(jobs[i].file.c_str(), &st) == 0) ::chmod(jobs[i].tmp.c_str(), st.st_mode & 07777);
+    {
+      UniqueFd fd(::open(jobs[i].tmp.c_str(), O_RDONLY | O_CLOEXEC));
+      if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
+        set_error(r, boost::system::error_code(errno, boost::system::generic_category()), {});
+        continue;
+      }
+    }
+    fs::rename(jobs[i].tmp, jobs[i].file, ec);
+    if (ec) {
+      set_error(r, boost::system::error_code(ec.value(), boost::system::generic_category()), {});
+      continue;
+    }
+    if (auto s = sync_dir(jobs[i].file.parent_path()); !s) {
+      // Replaced, but the rename may not survive a power cut: say so.
+      set_error(r, s.error(), {});
+      continue;
+    }
+    r.scrubbed = true;
+    r.original = jobs[i].digest;
+  }
 }
 
 }  // namespace tz::scrub

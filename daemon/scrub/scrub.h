@@ -35,12 +35,14 @@ struct FileReport {
 // Fails only when the folder cannot be read or exiftool cannot run.
 [[nodiscard]] Result<std::vector<FileReport>> inspect_folder(const std::filesystem::path& dir, Diag* diag = nullptr);
 
-// Removes the metadata `r` found from the file, in place: a clean copy is
-// written under `dir/.tamizdat/`, inspected again (nothing identifying may be
-// left, and the picture or sound must still be there), synced and renamed
-// over the original. On failure sets r.error and leaves the original as it
-// was. Sets r.scrubbed and r.original on success.
-void scrub_file(const std::filesystem::path& dir, FileReport& r);
+// Removes the metadata each report found from its file, in place: a clean
+// copy is written under `dir/.tamizdat/`, and all copies are inspected again
+// in one exiftool run (nothing identifying may be left, and the file must
+// still be the same kind and read without damage); each is then synced and
+// renamed over its original. Files that hold nothing, or could not be
+// judged, are left alone. A file that fails gets `error` set and keeps its
+// original; the others go on. Sets `scrubbed` and `original` on success.
+void scrub_files(const std::filesystem::path& dir, std::vector<FileReport>& reports);
 
 // Removes temporary copies a scrub cut short left under `dir/.tamizdat/`.
 void remove_scrub_temps(const std::filesystem::path& dir);
