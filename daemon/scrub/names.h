@@ -171,7 +171,8 @@ struct RewrittenText {
 // segments are followed; ?query and #fragment are kept. Only the bytes of a
 // matched segment change (they become the new name, which needs no
 // escaping); every other byte of `text` is copied as it is. Never fails:
-// text that is not HTML is scanned as HTML all the same.
+// text that is not HTML is scanned as HTML all the same, and text larger
+// than kMaxRewriteBytes, or a URL path longer than 16 KiB, is left as it is.
 [[nodiscard]] RewrittenText rewrite_references(std::string_view text, RefSyntax syntax,
                                                std::string_view referrer, const RenamePlan& plan);
 
