@@ -52,12 +52,17 @@ struct Inspection {
   std::string detail;
 };
 
+// How thoroughly exiftool reads: `validate` also walks the image and media
+// data for damage (a truncated JPEG, a cut `mdat`), which costs a read of
+// every byte; the second look at copies our own tools wrote skips it.
+enum class Depth { validate, metadata_only };
+
 // Inspects `files` (absolute paths) with one exiftool run. The result has one
 // entry per file, in order. Fails only when exiftool cannot run at all
 // (errc::cannot_inspect when it is not installed, with `diag` naming the
 // package) or its output is not what it documents (errc::scrub_failed).
 [[nodiscard]] Result<std::vector<Inspection>> inspect_files(const std::vector<std::filesystem::path>& files,
-                                                            Diag* diag = nullptr);
+                                                            Diag* diag = nullptr, Depth depth = Depth::validate);
 
 // One exiftool JSON object (keys "Group0:Group1[:CopyN]:Tag", from
 // `-j -G0:1:4`) to an Inspection: the pure part of inspect_files.

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <random>
+#include <set>
+#include <span>
 
 namespace tz::scrub {
 namespace {
@@ -104,6 +106,22 @@ Result<void> exiftool_strip(const fs::path& in, const fs::path& out, Kind kind, 
   return success();
 }
 
+// Writes `bytes` to the new file `path` (never an existing one), unsynced.
+Result<void> write_new_file(const fs::path& path, std::span<const std::uint8_t> bytes) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (fd.get() < 0) return boost::system::error_code(errno, boost::system::generic_category());
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return boost::system::error_code(errno, boost::system::generic_category());
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return success();
+}
+
 // libexiv2 rewrites the metadata of an image held in memory; the picture's
 // bytes are copied, never decoded.
 Result<void> exiv2_strip(const fs::path& in, const fs::path& out, Diag* diag) {
@@ -129,8 +147,9 @@ Result<void> exiv2_strip(const fs::path& in, const fs::path& out, Diag* diag) {
     Exiv2::DataBuf data = io.read(size);
     io.close();
     if (data.size_ != size) return fail(errc::scrub_failed, diag, {}, "libexiv2 lost its copy");
-    BOOST_OUTCOME_TRY(write_file_atomic(out, {data.pData_, static_cast<std::size_t>(data.size_)}, 0600,
-                                        Replace::never, errc::destination_exists));
+    // Synced with the other copies before any replaces its original.
+    const std::span<const std::uint8_t> clean(data.pData_, static_cast<std::size_t>(data.size_));
+    BOOST_OUTCOME_TRY(write_new_file(out, clean));
   } catch (const Exiv2::AnyError& e) {
     return fail(errc::bad_media, diag, {}, std::string("libexiv2 cannot read it: ") + e.what());
   }
@@ -241,7 +260,9 @@ std::vector<std::optional<Inspection>> inspect_copies(std::vector<Job>& jobs) {
   std::vector<fs::path> paths;
   for (const auto& j : jobs) paths.push_back(j.tmp);
   Diag diag;
-  auto found = inspect_files(paths, &diag);
+  // Our own tools wrote these: metadata is what is in question, not damage
+  // (the remux was checked stream by stream already).
+  auto found = inspect_files(paths, &diag, Depth::metadata_only);
   std::vector<std::optional<Inspection>> out(jobs.size());
   if (!found) {
     for (auto& j : jobs) set_error(*j.report, found.error(), diag);
@@ -325,12 +346,15 @@ void scrub_files(const fs::path& dir, std::vector<FileReport>& reports) {
     for (std::size_t n = 0; n < again.size(); ++n) after[again[n]] = std::move(second[n]);
   }
 
-  // 3. Replace each original whose copy came out clean.
+  // 3. Replace each original whose copy came out clean: every copy reaches
+  //    the disk (one syncfs for all of them, not an fsync each), then the
+  //    renames, then each folder that holds a renamed file is synced.
+  std::vector<std::size_t> ready;
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     FileReport& r = *jobs[i].report;
     if (r.error) continue;
     if (!after[i]) {
-      if (!r.error) set_error(r, errc::scrub_failed, "the clean copy could not be checked");
+      set_error(r, errc::scrub_failed, "the clean copy could not be checked");
       continue;
     }
     const Inspection& a = *after[i];
@@ -347,29 +371,39 @@ void scrub_files(const fs::path& dir, std::vector<FileReport>& reports) {
       set_error(r, errc::scrub_failed, "metadata is left after scrubbing: " + a.findings.front().key);
       continue;
     }
-    // The copy takes the original's permissions, reaches the disk, and only
-    // then replaces it.
+    // The copy takes the original's permissions.
     struct stat st {};
     if (::stat(jobs[i].file.c_str(), &st) == 0) ::chmod(jobs[i].tmp.c_str(), st.st_mode & 07777);
-    {
-      UniqueFd fd(::open(jobs[i].tmp.c_str(), O_RDONLY | O_CLOEXEC));
-      if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
-        set_error(r, boost::system::error_code(errno, boost::system::generic_category()), {});
-        continue;
-      }
+    ready.push_back(i);
+  }
+  if (ready.empty()) return;
+  {
+    UniqueFd fd(::open(meta_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (fd.get() < 0 || ::syncfs(fd.get()) != 0) {
+      const boost::system::error_code ec2(errno, boost::system::generic_category());
+      for (auto i : ready) set_error(*jobs[i].report, ec2, {});
+      return;
     }
+  }
+  std::set<fs::path> folders;
+  for (auto i : ready) {
+    FileReport& r = *jobs[i].report;
     fs::rename(jobs[i].tmp, jobs[i].file, ec);
     if (ec) {
       set_error(r, boost::system::error_code(ec.value(), boost::system::generic_category()), {});
       continue;
     }
-    if (auto s = sync_dir(jobs[i].file.parent_path()); !s) {
-      // Replaced, but the rename may not survive a power cut: say so.
-      set_error(r, s.error(), {});
-      continue;
-    }
+    folders.insert(jobs[i].file.parent_path());
     r.scrubbed = true;
     r.original = jobs[i].digest;
+  }
+  for (const auto& f : folders) {
+    if (auto s = sync_dir(f); !s) {
+      // Replaced, but the renames may not survive a power cut: say so.
+      for (auto i : ready) {
+        if (jobs[i].file.parent_path() == f && jobs[i].report->scrubbed) set_error(*jobs[i].report, s.error(), {});
+      }
+    }
   }
 }
 
