@@ -1,0 +1,70 @@
+// Source safety for PDF: lists and removes what in a PDF can name or place
+// the person who made or passed on the document, through libqpdf (and
+// libexiv2 for the fields of embedded JPEG images).
+//
+// What counts as identifying here, and what a clean copy drops:
+// - the document information dictionary (trailer /Info) and any other
+//   trailer entry but /Root and /Size; the file identifier (/ID), which some
+//   producers derive from paths and times, is replaced by one computed from
+//   the copy's own bytes;
+// - XMP packets (/Metadata on the catalog, pages, images or any object);
+// - application private data (/PieceInfo) and its /LastModified times;
+// - the author (/T, markup annotations only), name (/NM), creation and
+//   modification times (/CreationDate, /M) of annotations (review comments);
+// - earlier revisions kept by incremental updates, and objects nothing
+//   refers to (the copy holds only what the current revision reaches);
+// - in JPEG images (DCTDecode streams), every APPn segment but a bare JFIF
+//   header and the Adobe colour marker (so Exif with GPS and serials, XMP,
+//   Photoshop/IPTC, ICC profiles, maker data), comments, and data after the
+//   end of the image, cut out of the stream without re-encoding.
+// Page content streams, text, fonts, images' pixels and everything else
+// stay byte for byte.
+//
+// Refused, because we cannot check or clean them: encrypted files, embedded
+// files and file attachments, digitally signed files (scrub only: a rewrite
+// breaks the signature), inline JPEG images with metadata inside content
+// streams, and JPEG markers we do not know.
+//
+// Blocking file I/O and CPU work: call from the CLI or a worker thread, never
+// from the daemon's io thread. Calls on different files may run on different
+// threads at once. Files are untrusted: every size is bounded, and qpdf reads
+// them without its recovery (a file it could read only by repairing it is
+// refused, since a repaired reading may not be what other readers show).
+#pragma once
+
+#include "core/result.h"
+#include "scrub/finding.h"
+
+#include <filesystem>
+#include <vector>
+
+namespace tz::scrub::pdf {
+
+// Lists the identifying metadata in the PDF `file`, in the order found:
+// trailer entries, then objects by number, then earlier revisions. Keys name
+// where each was found ("Info /Author", "catalog /Metadata",
+// "page 2 /PieceInfo", "object 7 0 JPEG Exif.GPSInfo.GPSLatitude",
+// "revision 1 of 2 Info /Author"); values are printable_value()s.
+// Fails with errc::bad_media (not a PDF, truncated, damaged cross-reference
+// table, any warning from qpdf while reading, a malformed JPEG inside),
+// errc::cannot_inspect (encrypted; holds an embedded file; an inline JPEG
+// with metadata, which scrub could not remove; a feature we cannot read such
+// as an unknown stream filter on an image or a content stream), with `diag`
+// (when not null) naming `file` and why.
+[[nodiscard]] Result<std::vector<Finding>> inspect(const std::filesystem::path& file, Diag* diag = nullptr);
+
+// Writes a copy of `in` without identifying metadata (the list above) to
+// `out`, created or truncated; `in` is only read. The caller fsyncs and
+// renames `out`. Pages, text, images and fonts stay as they are; the copy is
+// not linearized and its /ID is deterministic (the same input gives the same
+// bytes). The copy is read back with qpdf before returning: it must open
+// without warnings, inspect() must find nothing in it, and it must have the
+// same pages with the same content stream bytes.
+// Fails as inspect() does, and also with errc::cannot_inspect for a
+// digitally signed file, or errc::scrub_failed when `out` is `in`, when
+// writing fails or when the copy read back is not clean. A refused input
+// leaves `out` untouched; a failure once writing began removes `out`.
+[[nodiscard]] Result<void> scrub(const std::filesystem::path& in, const std::filesystem::path& out,
+                                 Diag* diag = nullptr);
+
+}  // namespace tz::scrub::pdf
