@@ -2,6 +2,7 @@
 // (scrub/jpeg_segments.h). The PDFs are built here with libqpdf; the JPEGs
 // with cjpeg and tagged with exiftool; exiftool, djpeg and `qpdf --check`
 // are the independent readers that judge the clean copies.
+#include "scrub/jpeg2000_boxes.h"
 #include "scrub/jpeg_segments.h"
 #include "scrub/pdf.h"
 #include "test_util.h"
@@ -33,6 +34,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace pdf = tz::scrub::pdf;
 namespace jpeg = tz::scrub::jpeg;
+namespace jpeg2000 = tz::scrub::jpeg2000;
 using tz::scrub::Category;
 using tz::scrub::Finding;
 using tz::test::TempDir;
@@ -553,6 +555,103 @@ TEST_F(ScrubPdf, ScrubRefusesToOverwriteItsInput) {
 }
 
 // ---------------------------------------------------------------------------
+// JPEG 2000 images.
+
+// A 16x16 image made by opj_compress, which signs its codestream with a
+// comment; a JP2 file (`jp2`) also gets Exif with GPS and XMP from exiftool.
+std::string make_jpeg2000(const TempDir& dir, const std::string& name, bool jp2) {
+  std::string ppm = "P6\n16 16\n255\n";
+  ppm += tz::test::random_bytes(16 * 16 * 3, 11);
+  tz::test::write_file(dir / (name + ".ppm"), ppm);
+  const fs::path out = dir / (name + (jp2 ? ".jp2" : ".j2k"));
+  const ToolRun c =
+      run_tool({"opj_compress", "-n", "2", "-i", (dir / (name + ".ppm")).string(), "-o", out.string()}, dir.path());
+  EXPECT_EQ(c.code, 0) << c.out;
+  if (jp2) {
+    const ToolRun t = run_tool({"exiftool", "-q", "-overwrite_original", "-GPSLatitude=48.8584", "-GPSLatitudeRef=N",
+                                "-XMP:CreatorTool=Kakadu v7", "-XMP:Creator=Jane Source", out.string()},
+                               dir.path());
+    EXPECT_EQ(t.code, 0) << t.out;
+  }
+  return read_all(out);
+}
+
+// The pixels opj_decompress gets from the JPEG 2000 data `bytes`.
+std::string jpeg2000_pixels(const TempDir& dir, const std::string& bytes, bool jp2, const std::string& name) {
+  const fs::path in = dir / (name + (jp2 ? ".jp2" : ".j2k"));
+  const fs::path out = dir / (name + "-pixels.ppm");
+  tz::test::write_file(in, bytes);
+  const ToolRun d = run_tool({"opj_decompress", "-i", in.string(), "-o", out.string()}, dir.path());
+  EXPECT_EQ(d.code, 0) << d.out;
+  return read_all(out);
+}
+
+TEST(ScrubPdfJpeg2000, BoxesAndCommentsAreReportedAndDropped) {
+  TempDir dir;
+  const std::string jp2 = make_jpeg2000(dir, "tagged", true);
+  const std::string j2k = make_jpeg2000(dir, "bare", false);
+  ASSERT_NE(j2k.find("Created by OpenJPEG"), std::string::npos);  // else the comment check proves nothing
+  const fs::path in = dir / "scan.pdf";
+  {
+    QPDF q;
+    q.emptyPDF();
+    QPDFObjectHandle xobjects = QPDFObjectHandle::newDictionary();
+    xobjects.replaceKey("/Im1", image_stream(q, jp2, name("/JPXDecode")));
+    xobjects.replaceKey("/Im2", image_stream(q, j2k, name("/JPXDecode")));
+    add_page(q, kPage1, xobjects);
+    write_pdf(q, in);
+  }
+  tz::Diag d;
+  const auto r = pdf::inspect(in, &d);
+  ASSERT_TRUE(r.has_value()) << d.detail;
+  const auto& f = r.value();
+  std::size_t comments = 0, xmp = 0, exif = 0, gps = 0, creator = 0;
+  for (const auto& x : f) {
+    if (x.key.ends_with("JPEG 2000 COM") && x.category == Category::comment) ++comments;
+    if (x.key.ends_with("JPEG 2000 uuid box (XMP)") && x.category == Category::xmp) ++xmp;
+    if (x.key.ends_with("JPEG 2000 uuid box (Exif)")) ++exif;
+    if (x.key.ends_with("JPEG 2000 Exif.GPSInfo.GPSLatitude") && x.category == Category::gps) ++gps;
+    if (x.key.ends_with("JPEG 2000 Xmp.dc.creator") && x.value == "Jane Source") ++creator;
+  }
+  EXPECT_EQ(comments, 2u) << dump(f);
+  EXPECT_EQ(xmp, 1u) << dump(f);
+  EXPECT_EQ(exif, 1u) << dump(f);
+  EXPECT_EQ(gps, 1u) << dump(f);
+  EXPECT_EQ(creator, 1u) << dump(f);
+
+  const fs::path out = dir / "clean.pdf";
+  ASSERT_TRUE(pdf::scrub(in, out, &d).has_value()) << d.detail;
+  const auto again = pdf::inspect(out, &d);
+  ASSERT_TRUE(again.has_value()) << d.detail;
+  EXPECT_TRUE(again.value().empty()) << dump(again.value());
+  const std::string bytes = read_all(out);
+  for (const char* s : {"OpenJPEG", "Kakadu", "Jane", "JpgTiffExif"}) EXPECT_EQ(bytes.find(s), std::string::npos) << s;
+  const ToolRun check = run_tool({"qpdf", "--check", out.string()}, dir.path());
+  EXPECT_EQ(check.code, 0) << check.out;
+
+  const PdfFacts b = facts(out);
+  ASSERT_EQ(b.images.size(), 2u);
+  const std::map<bool, std::string> original = {{true, jp2}, {false, j2k}};
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(b.image_filters[i], "/JPXDecode");
+    const bool is_jp2 = b.images[i].starts_with(std::string("\0\0\0\x0CjP  ", 8));
+    const std::string& before = original.at(is_jp2);
+    EXPECT_LT(b.images[i].size(), before.size());
+    EXPECT_EQ(jpeg2000_pixels(dir, b.images[i], is_jp2, "clean" + std::to_string(i)),
+              jpeg2000_pixels(dir, before, is_jp2, "orig" + std::to_string(i)))
+        << "pixels changed in image " << i;
+    const fs::path file = dir / ("clean" + std::to_string(i) + (is_jp2 ? ".jp2" : ".j2k"));
+    for (const auto& [k, v] : exiftool(file, dir.path())) {
+      const bool plain = k == "SourceFile" || k.starts_with("System:") || k.starts_with("ExifTool:") ||
+                         k.starts_with("Jpeg2000:") || k.starts_with("Composite:") || k.starts_with("File:");
+      EXPECT_TRUE(plain) << k << " = " << v;
+      EXPECT_NE(k, "File:Comment");
+      EXPECT_NE(k, "Jpeg2000:Comment");
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Incremental updates.
 
 // Appends an incremental update to the classic-xref PDF at `path` that
@@ -908,6 +1007,99 @@ TEST(JpegSegments, HostileInputsAreRefused) {
   for (std::size_t n = 0; n < good.size(); ++n) {
     tz::Diag d;
     const auto m = jpeg::find_metadata(bytes_of(good.substr(0, n)), &d);
+    if (!m) {
+      EXPECT_EQ(m.error(), tz::make_error_code(tz::errc::bad_media)) << n;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The JPEG 2000 box and marker walker on its own.
+
+std::string be32(std::size_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
+}
+
+std::string box(const std::string& type, const std::string& payload) {
+  return be32(payload.size() + 8) + type + payload;
+}
+
+const std::string kSiz = segment(0x51, std::string(38, '\x01'));
+const std::string kCod = segment(0x52, std::string(10, '\x02'));
+const std::string kCom = segment(0x64, std::string("\x00\x01Created by Encoder 9", 21));
+
+// SOC, SIZ, `main` (after SIZ), COD, one tile-part whose header holds
+// `tile_header`, EOC.
+std::string codestream(const std::string& main, const std::string& tile_header = {}) {
+  const std::string data = "\x12\x34\x56\x78";
+  const std::string rest = tile_header + "\xFF\x93" + data;
+  std::string tp = std::string("\xFF\x90\x00\x0A\x00\x00", 6) + be32(12 + rest.size()) + std::string("\x00\x01", 2);
+  return "\xFF\x4F" + kSiz + main + kCod + tp + rest + "\xFF\xD9";
+}
+
+const std::string kSig = box("jP  ", "\x0D\x0A\x87\x0A");
+const std::string kFtyp = box("ftyp", std::string("jp2 \0\0\0\0jp2 ", 12));
+const std::string kJp2h = box("jp2h", box("ihdr", std::string(14, '\x03')));
+
+TEST(Jpeg2000Boxes, Jp2MetadataBoxesAndCommentsAreDropped) {
+  const std::string xmp_uuid("\xBE\x7A\xCF\xCB\x97\xA9\x42\xE8\x9C\x71\x99\x94\x91\xE3\xAF\xAC", 16);
+  const std::string file = kSig + kFtyp + kJp2h + box("jp2c", codestream(kCom)) + box("xml ", "<x/>") +
+                           box("uuid", xmp_uuid + "<x:xmpmeta/>") + box("jp2i", "(c) Jane") + box("free", "old");
+  const auto m = jpeg2000::find_metadata(bytes_of(file));
+  ASSERT_TRUE(m.has_value());
+  std::vector<std::pair<std::string, Category>> got;
+  for (const auto& x : m.value()) got.emplace_back(x.name, x.category);
+  const std::vector<std::pair<std::string, Category>> want = {{"COM", Category::comment},
+                                                              {"xml box", Category::xmp},
+                                                              {"uuid box (XMP)", Category::xmp},
+                                                              {"jp2i box", Category::owner},
+                                                              {"free box", Category::other}};
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(file.substr(m.value()[0].offset, m.value()[0].size), kCom);
+  const auto s = jpeg2000::strip_metadata(bytes_of(file));
+  ASSERT_TRUE(s.has_value());
+  const std::string clean(s.value().begin(), s.value().end());
+  EXPECT_EQ(clean, kSig + kFtyp + kJp2h + box("jp2c", codestream("")));
+  const auto again = jpeg2000::find_metadata(bytes_of(clean));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(again.value().empty());
+}
+
+TEST(Jpeg2000Boxes, BareCodestreamLosesCommentAndTrailer) {
+  const std::string cs = codestream(kCom) + "TRAILER";
+  const auto m = jpeg2000::find_metadata(bytes_of(cs));
+  ASSERT_TRUE(m.has_value());
+  ASSERT_EQ(m.value().size(), 2u);
+  EXPECT_EQ(m.value()[1].name, "data after EOC");
+  const auto s = jpeg2000::strip_metadata(bytes_of(cs));
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(std::string(s.value().begin(), s.value().end()), codestream(""));
+}
+
+TEST(Jpeg2000Boxes, HostileInputsAreRefused) {
+  const auto expect = [](const std::string& j, tz::errc want) {
+    tz::Diag d;
+    const auto m = jpeg2000::find_metadata(bytes_of(j), &d);
+    ASSERT_FALSE(m.has_value());
+    EXPECT_EQ(m.error(), tz::make_error_code(want)) << d.detail;
+    EXPECT_FALSE(d.detail.empty());
+    EXPECT_FALSE(jpeg2000::strip_metadata(bytes_of(j)).has_value());
+  };
+  const std::string good = kSig + kFtyp + kJp2h + box("jp2c", codestream(""));
+  expect("", tz::errc::bad_media);
+  expect("\xFF\xD8\xFF\xE0", tz::errc::bad_media);  // a JPEG
+  expect(good.substr(0, good.size() - 5), tz::errc::bad_media);
+  expect(kSig + kFtyp + be32(4) + "jp2c", tz::errc::bad_media);            // length below the header
+  expect(kSig + kFtyp + be32(400) + "jp2c" + "abc", tz::errc::bad_media);  // length past the end
+  expect(kSig + kFtyp + kJp2h, tz::errc::bad_media);                       // no codestream
+  expect(kSig + kFtyp + kJp2h + box("ftbl", "x") + box("jp2c", codestream("")), tz::errc::cannot_inspect);
+  expect(codestream("", kCom), tz::errc::cannot_inspect);             // comment in a tile-part header
+  expect(codestream(segment(0x70, "xx")), tz::errc::cannot_inspect);  // unknown marker
+  std::string cut_tile = codestream("");
+  cut_tile[cut_tile.find("\xFF\x90") + 9] = '\x7F';  // Psot past the end
+  expect(cut_tile, tz::errc::bad_media);
+  for (std::size_t n = 0; n < good.size(); ++n) {
+    const auto m = jpeg2000::find_metadata(bytes_of(good.substr(0, n)));
     if (!m) {
       EXPECT_EQ(m.error(), tz::make_error_code(tz::errc::bad_media)) << n;
     }

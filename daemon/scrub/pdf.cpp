@@ -1,6 +1,7 @@
 #include "scrub/pdf.h"
 
 #include "scrub/exiv2_fields.h"
+#include "scrub/jpeg2000_boxes.h"
 #include "scrub/jpeg_segments.h"
 
 #include <qpdf/Buffer.hh>
@@ -134,11 +135,12 @@ struct Refused {
   std::string detail;
 };
 
-// A JPEG stream to replace in the clean copy.
-struct JpegFix {
+// An image stream to replace in the clean copy.
+struct ImageFix {
   QPDFObjectHandle stream;
-  std::string clean;           // the JPEG without its metadata segments
-  QPDFObjectHandle dct_parms;  // the DCTDecode parameters it had (or null)
+  std::string clean;       // the JPEG or JPEG 2000 data without its metadata
+  std::string filter;      // /DCTDecode or /JPXDecode, now its only filter
+  QPDFObjectHandle parms;  // that filter's parameters (or null)
 };
 
 // What one pass over a document found and what a clean copy must change.
@@ -149,7 +151,7 @@ struct Survey {
   std::optional<Refused> refusal;                                  // other reasons to refuse inspect and scrub
   std::optional<std::string> signature;                            // who signed (refused by scrub only)
   std::vector<std::pair<QPDFObjectHandle, std::string>> removals;  // dictionary, key
-  std::vector<JpegFix> jpegs;
+  std::vector<ImageFix> images;
 
   void add(Category c, std::string key, std::string_view value) {
     findings.push_back({c, std::move(key), printable_value(value)});
@@ -370,53 +372,55 @@ class Surveyor {
     for (auto& f : xmp_fields(*packet, key + " ")) m_out.findings.push_back(std::move(f));
   }
 
+  // JPEG (DCTDecode) and JPEG 2000 (JPXDecode) images carry their file
+  // format's metadata into the PDF; other image filters hold bare samples.
   void survey_image(QPDFObjectHandle stream, const std::string& at) {
     QPDFObjectHandle dict = stream.getDict();
     const auto filters = filters_of(dict);
     if (!filters) throw Refused{errc::bad_media, at + ": an image with a malformed /Filter"};
-    const auto is_dct = [](const std::string& f) { return f == "/DCTDecode" || f == "/DCT"; };
-    const auto dct = std::find_if(filters->begin(), filters->end(), is_dct);
-    if (dct == filters->end()) return;  // TODO(#7): JPEG 2000 metadata boxes
-    if (dct + 1 != filters->end()) {
-      throw Refused{errc::cannot_inspect, at + ": an image whose DCTDecode filter is not its last"};
+    const auto is_coded = [](const std::string& f) { return f == "/DCTDecode" || f == "/DCT" || f == "/JPXDecode"; };
+    const auto coded = std::find_if(filters->begin(), filters->end(), is_coded);
+    if (coded == filters->end()) return;
+    if (coded + 1 != filters->end()) {
+      throw Refused{errc::cannot_inspect, at + ": an image whose " + coded->substr(1) + " filter is not its last"};
     }
+    const bool jpx = *coded == "/JPXDecode";
+    const std::string what = jpx ? "JPEG 2000" : "JPEG";
+    const std::string too_large =
+        at + ": a " + what + " image larger than " + std::to_string(kMaxImageBytes >> 20) + " MiB";
     QPDFObjectHandle len = dict.getKey("/Length");
     if (len.isInteger() && len.getIntValue() > static_cast<long long>(kMaxImageBytes)) {
-      throw Refused{errc::cannot_inspect,
-                    at + ": a JPEG image larger than " + std::to_string(kMaxImageBytes >> 20) + " MiB"};
+      throw Refused{errc::cannot_inspect, too_large};
     }
-    std::string jpeg;
+    std::string data;
     if (filters->size() == 1) {
       auto raw = stream.getRawStreamData();
-      if (raw->getSize() > kMaxImageBytes) {
-        throw Refused{errc::cannot_inspect,
-                      at + ": a JPEG image larger than " + std::to_string(kMaxImageBytes >> 20) + " MiB"};
-      }
-      jpeg.assign(reinterpret_cast<const char*>(raw->getBuffer()), raw->getSize());
+      if (raw->getSize() > kMaxImageBytes) throw Refused{errc::cannot_inspect, too_large};
+      data.assign(reinterpret_cast<const char*>(raw->getBuffer()), raw->getSize());
     } else {
-      jpeg = jpeg_under_filters(stream, *filters, at);
+      data = image_under_filters(stream, *filters, at);
     }
-    Diag jd;
-    auto segments = jpeg::find_metadata(as_bytes(jpeg), &jd);
-    if (!segments) throw Refused{static_cast<errc>(segments.error().value()), at + ": " + jd.detail};
+    Diag md;
+    auto segments = jpx ? jpeg2000::find_metadata(as_bytes(data), &md) : jpeg::find_metadata(as_bytes(data), &md);
+    if (!segments) throw Refused{static_cast<errc>(segments.error().value()), at + ": " + md.detail};
     if (segments.value().empty()) return;
-    const std::string prefix = at + " JPEG ";
+    const std::string prefix = at + " " + what + " ";
     for (const auto& s : segments.value()) {
       m_out.add(s.category, prefix + s.name, std::to_string(s.size) + " bytes");
     }
-    for (auto& f : image_fields(as_bytes(jpeg), prefix)) m_out.findings.push_back(std::move(f));
+    for (auto& f : image_fields(as_bytes(data), prefix)) m_out.findings.push_back(std::move(f));
     Diag sd;
-    auto clean = jpeg::strip_metadata(as_bytes(jpeg), &sd);
+    auto clean = jpx ? jpeg2000::strip_metadata(as_bytes(data), &sd) : jpeg::strip_metadata(as_bytes(data), &sd);
     if (!clean) throw Refused{errc::scrub_failed, at + ": " + sd.detail};
-    m_out.jpegs.push_back({stream, std::string(clean.value().begin(), clean.value().end()),
-                           parms_of(dict, filters->size() - 1, filters->size())});
+    m_out.images.push_back({stream, std::string(clean.value().begin(), clean.value().end()),
+                            jpx ? "/JPXDecode" : "/DCTDecode", parms_of(dict, filters->size() - 1, filters->size())});
   }
 
-  // The JPEG inside filters such as [/FlateDecode /DCTDecode]: qpdf decodes
-  // a stream only when it can undo every filter, so the filters before
-  // DCTDecode are undone on a copy of the stream in a scratch document.
-  static std::string jpeg_under_filters(QPDFObjectHandle stream, const std::vector<std::string>& filters,
-                                        const std::string& at) {
+  // The image inside filters such as [/FlateDecode /DCTDecode]: qpdf
+  // decodes a stream only when it can undo every filter, so the filters
+  // before the last are undone on a copy of the stream in a scratch document.
+  static std::string image_under_filters(QPDFObjectHandle stream, const std::vector<std::string>& filters,
+                                         const std::string& at) {
     QPDFObjectHandle dict = stream.getDict();
     QPDF scratch;
     scratch.emptyPDF();
@@ -432,9 +436,9 @@ class Surveyor {
     }
     copy.getDict().replaceKey("/Filter", names);
     copy.getDict().replaceKey("/DecodeParms", parms);
-    auto jpeg = decoded(copy, kMaxImageBytes, at);
-    if (!jpeg) throw Refused{errc::cannot_inspect, at + ": a JPEG image under a filter we cannot decode"};
-    return std::move(*jpeg);
+    auto image = decoded(copy, kMaxImageBytes, at);
+    if (!image) throw Refused{errc::cannot_inspect, at + ": an image under a filter we cannot decode"};
+    return std::move(*image);
   }
 
   // Inline images (BI ... ID ... EI) live inside content streams, which the
@@ -648,10 +652,9 @@ void clean(QPDF& pdf, Survey& s) {
     if (key != "/Root" && key != "/Size") trailer.removeKey(key);
   }
   for (auto& [dict, key] : s.removals) dict.removeKey(key);
-  for (auto& fix : s.jpegs) {
-    fix.stream.replaceStreamData(
-        fix.clean, QPDFObjectHandle::newName("/DCTDecode"),
-        fix.dct_parms.isDictionary() ? fix.dct_parms.shallowCopy() : QPDFObjectHandle::newNull());
+  for (auto& fix : s.images) {
+    fix.stream.replaceStreamData(fix.clean, QPDFObjectHandle::newName(fix.filter),
+                                 fix.parms.isDictionary() ? fix.parms.shallowCopy() : QPDFObjectHandle::newNull());
   }
 }
 

@@ -1,6 +1,6 @@
 // Source safety for PDF: lists and removes what in a PDF can name or place
 // the person who made or passed on the document, through libqpdf (and
-// libexiv2 for the fields of embedded JPEG images).
+// libexiv2 for the fields of embedded JPEG and JPEG 2000 images).
 //
 // What counts as identifying here, and what a clean copy drops:
 // - the document information dictionary (trailer /Info) and any other
@@ -16,14 +16,19 @@
 // - in JPEG images (DCTDecode streams), every APPn segment but a bare JFIF
 //   header and the Adobe colour marker (so Exif with GPS and serials, XMP,
 //   Photoshop/IPTC, ICC profiles, maker data), comments, and data after the
-//   end of the image, cut out of the stream without re-encoding.
+//   end of the image, cut out of the stream without re-encoding;
+// - in JPEG 2000 images (JPXDecode streams), XML, UUID (XMP, Exif, GeoJP2),
+//   rights and free boxes and the codestream's main-header comments, where
+//   encoders sign their name, again without re-encoding.
 // Page content streams, text, fonts, images' pixels and everything else
 // stay byte for byte.
 //
 // Refused, because we cannot check or clean them: encrypted files, embedded
 // files and file attachments, digitally signed files (scrub only: a rewrite
 // breaks the signature), inline JPEG images with metadata inside content
-// streams, and JPEG markers we do not know.
+// streams, JPEG markers and JPEG 2000 boxes we do not know (JPX
+// composition and fragment tables) and comments in JPEG 2000 tile-part
+// headers.
 //
 // Blocking file I/O and CPU work: call from the CLI or a worker thread, never
 // from the daemon's io thread. Calls on different files may run on different
@@ -48,9 +53,9 @@ namespace tz::scrub::pdf {
 // Fails with errc::bad_media (not a PDF, truncated, damaged cross-reference
 // table, any warning from qpdf while reading, a malformed JPEG inside),
 // errc::cannot_inspect (encrypted; holds an embedded file; an inline JPEG
-// with metadata, which scrub could not remove; a feature we cannot read such
-// as an unknown stream filter on an image or a content stream), with `diag`
-// (when not null) naming `file` and why.
+// with metadata or JPEG 2000 metadata scrub could not remove; a feature we
+// cannot read such as an unknown stream filter on an image or a content
+// stream), with `diag` (when not null) naming `file` and why.
 [[nodiscard]] Result<std::vector<Finding>> inspect(const std::filesystem::path& file, Diag* diag = nullptr);
 
 // Writes a copy of `in` without identifying metadata (the list above) to
