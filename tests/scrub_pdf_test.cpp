@@ -236,6 +236,13 @@ void make_identifying_pdf(const TempDir& dir, const fs::path& path, const std::s
       QPDFObjectHandle::parse(
           "<< /Illustrator << /LastModified (D:20240301093000Z) /Private << /Path (/home/jane/memo.ai) >> >> >>"));
   page.replaceKey("/LastModified", str("D:20240301093000Z"));
+  // A thumbnail of the page as it was (8x8 grey samples).
+  QPDFObjectHandle thumb = QPDFObjectHandle::newStream(&q, std::string(64, '\x80'));
+  thumb.getDict().replaceKey("/Width", num(8));
+  thumb.getDict().replaceKey("/Height", num(8));
+  thumb.getDict().replaceKey("/ColorSpace", name("/DeviceGray"));
+  thumb.getDict().replaceKey("/BitsPerComponent", num(8));
+  page.replaceKey("/Thumb", thumb);
   QPDFObjectHandle note = q.makeIndirectObject(
       QPDFObjectHandle::parse("<< /Type /Annot /Subtype /Text /Rect [72 600 92 620] /Contents (Check the figures) >>"));
   note.replaceKey("/T", str("Jane Source"));
@@ -385,6 +392,7 @@ TEST_F(ScrubPdf, InspectFindsEachKindInItsCategory) {
   expect("page 1 /Metadata", Category::xmp);
   expect("page 1 /PieceInfo", Category::software, "Illustrator");
   expect("page 1 /LastModified", Category::time, "D:20240301093000Z");
+  expect("page 1 /Thumb", Category::thumbnail);
 
   const Finding* author = find_ending(f, "annotation Text /T");
   ASSERT_NE(author, nullptr) << dump(f);
@@ -817,6 +825,18 @@ TEST(ScrubPdfRefused, FileAttachmentAnnotation) {
     QPDFPageDocumentHelper(q).getAllPages().front().getObjectHandle().replaceKey("/Annots", annots);
   });
   expect_refused(dir, in, tz::errc::cannot_inspect, "holds an embedded file notes.txt");
+}
+
+TEST(ScrubPdfRefused, XfaForm) {
+  TempDir dir;
+  const fs::path in = dir / "form.pdf";
+  make_pdf(in, [](QPDF& q) {
+    QPDFObjectHandle xfa = QPDFObjectHandle::newStream(&q, "<xdp:xdp xmlns:xdp='http://ns.adobe.com/xdp/'/>");
+    QPDFObjectHandle acro = QPDFObjectHandle::parse("<< /Fields [] >>");
+    acro.replaceKey("/XFA", xfa);
+    q.getRoot().replaceKey("/AcroForm", acro);
+  });
+  expect_refused(dir, in, tz::errc::cannot_inspect, "XFA form");
 }
 
 TEST(ScrubPdfRefused, InlineJpegWithMetadata) {

@@ -273,6 +273,15 @@ class Surveyor {
       m_out.add(Category::software, at + " /PieceInfo", apps.empty() ? text_of(pi) : apps);
       remove_later(d, "/PieceInfo");
     }
+    if (d.hasKey("/Thumb")) {
+      // Made when the page was, a thumbnail can show what was on it before
+      // an edit or a redaction.
+      m_out.add(Category::thumbnail, at + " /Thumb", "a page thumbnail image");
+      remove_later(d, "/Thumb");
+    }
+    if (d.hasKey("/XFA")) {
+      m_out.refuse(errc::cannot_inspect, "holds an XFA form, whose XML (templates, data, often XMP) we do not check");
+    }
     if (d.hasKey("/LastModified")) {
       m_out.add(Category::time, at + " /LastModified", text_of(d.getKey("/LastModified")));
       remove_later(d, "/LastModified");

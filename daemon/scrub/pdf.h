@@ -9,6 +9,8 @@
 //   the copy's own bytes;
 // - XMP packets (/Metadata on the catalog, pages, images or any object);
 // - application private data (/PieceInfo) and its /LastModified times;
+// - page thumbnails (/Thumb), which can show a page as it was before an
+//   edit or a redaction;
 // - the author (/T, markup annotations only), name (/NM), creation and
 //   modification times (/CreationDate, /M) of annotations (review comments);
 // - earlier revisions kept by incremental updates, and objects nothing
@@ -24,11 +26,11 @@
 // stay byte for byte.
 //
 // Refused, because we cannot check or clean them: encrypted files, embedded
-// files and file attachments, digitally signed files (scrub only: a rewrite
-// breaks the signature), inline JPEG images with metadata inside content
-// streams, JPEG markers and JPEG 2000 boxes we do not know (JPX
-// composition and fragment tables) and comments in JPEG 2000 tile-part
-// headers.
+// files and file attachments, XFA forms, digitally signed files (scrub
+// only: a rewrite breaks the signature), inline JPEG images with metadata
+// inside content streams, JPEG markers and JPEG 2000 boxes we do not know
+// (JPX composition and fragment tables), and comments in JPEG 2000
+// tile-part headers.
 //
 // Blocking file I/O and CPU work: call from the CLI or a worker thread, never
 // from the daemon's io thread. Calls on different files may run on different
@@ -49,13 +51,17 @@ namespace tz::scrub::pdf {
 // trailer entries, then objects by number, then earlier revisions. Keys name
 // where each was found ("Info /Author", "catalog /Metadata",
 // "page 2 /PieceInfo", "object 7 0 JPEG Exif.GPSInfo.GPSLatitude",
-// "revision 1 of 2 Info /Author"); values are printable_value()s.
+// "revision 1 of 2 Info /Author"); values are printable_value()s. The
+// file identifier (/ID) is not listed: every PDF has one and nothing tells
+// a derived one from a random one (scrub replaces it all the same), so an
+// empty list means a copy scrub made, or a file as clean as one.
 // Fails with errc::bad_media (not a PDF, truncated, damaged cross-reference
-// table, any warning from qpdf while reading, a malformed JPEG inside),
-// errc::cannot_inspect (encrypted; holds an embedded file; an inline JPEG
-// with metadata or JPEG 2000 metadata scrub could not remove; a feature we
-// cannot read such as an unknown stream filter on an image or a content
-// stream), with `diag` (when not null) naming `file` and why.
+// table, any warning from qpdf while reading, a malformed JPEG or JPEG 2000
+// image inside), errc::cannot_inspect (encrypted; holds an embedded file or
+// an XFA form; an inline JPEG with metadata or JPEG 2000 metadata that scrub
+// could not remove; a feature we cannot read such as an unknown stream
+// filter on an image or a content stream), with `diag` (when not null)
+// naming `file` and why.
 [[nodiscard]] Result<std::vector<Finding>> inspect(const std::filesystem::path& file, Diag* diag = nullptr);
 
 // Writes a copy of `in` without identifying metadata (the list above) to
