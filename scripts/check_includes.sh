@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fails when a module includes a header it may not (docs/architecture.md):
 # libtorrent only in daemon/swarm, SQLite only in daemon/catalog, libarchive
-# only in daemon/bundle, libexiv2 only in daemon/scrub, core includes nothing of ours but core, and swarm and
-# gateway nothing but core and themselves.
+# only in daemon/bundle, libqpdf and libexiv2 only in daemon/scrub, core
+# includes nothing of ours but core, and swarm and gateway nothing but core
+# and themselves.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -18,6 +19,7 @@ check() {  # pattern, allowed dir, what
 check '#include <libtorrent/' daemon/swarm "libtorrent"
 check '#include <sqlite3.h>' daemon/catalog "sqlite"
 check '#include <archive(_entry)?.h>' daemon/bundle "libarchive"
+check '#include <qpdf/' daemon/scrub "libqpdf"
 check '#include <exiv2/' daemon/scrub "libexiv2"
 hits=$(grep -rhoE '#include "[a-z_]+/' daemon/core | sort -u | grep -vE '"(core|tamizdat)/' || true)
 if [[ -n "$hits" ]]; then echo "check_includes: core includes other modules: $hits" >&2; bad=1; fi
