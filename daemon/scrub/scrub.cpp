@@ -1,6 +1,7 @@
 #include "scrub/scrub.h"
 
 #include "core/files.h"
+#include "scrub/pdf.h"
 #include "scrub/run.h"
 
 #include <exiv2/exiv2.hpp>
@@ -205,7 +206,23 @@ Result<std::vector<FileReport>> inspect_folder(const fs::path& dir, Diag* diag) 
     reports.push_back(std::move(r));
   }
   BOOST_OUTCOME_TRY(found, inspect_files(to_inspect, diag));
-  for (std::size_t i = 0; i < found.size(); ++i) reports[index[i]].found = std::move(found[i]);
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    Inspection& in = found[i];
+    // A PDF is read by libqpdf, which also looks where exiftool does not
+    // (earlier revisions, pictures inside, annotations, attachments).
+    if (in.kind == Kind::pdf && !in.problem) {
+      Diag d;
+      auto pdf_found = pdf::inspect(to_inspect[i], &d);
+      if (pdf_found) {
+        in.findings = std::move(pdf_found).value();
+      } else {
+        in.findings.clear();
+        in.problem = pdf_found.error() == errc::bad_media ? errc::bad_media : errc::cannot_inspect;
+        in.detail = d.detail.empty() ? pdf_found.error().message() : d.detail;
+      }
+    }
+    reports[index[i]].found = std::move(in);
+  }
   std::sort(reports.begin(), reports.end(), [](const FileReport& a, const FileReport& b) { return a.path < b.path; });
   return reports;
 }
@@ -241,6 +258,8 @@ Result<void> clean_copy(const fs::path& file, const fs::path& tmp, const Inspect
     case Kind::wav:
     case Kind::avi:
       return remux(file, tmp, found, diag);
+    case Kind::pdf:
+      return pdf::scrub(file, tmp, diag);
     default:
       return fail(errc::scrub_failed, diag, {},
                   "Tamizdat cannot remove metadata from " + std::string(kind_name(found.kind)) +
