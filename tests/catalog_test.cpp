@@ -245,6 +245,86 @@ TEST_F(CatalogTest, MigratesASchemaOneDatabase) {
   EXPECT_TRUE(c.denylist().value().empty());
   EXPECT_FALSE(all[0].pinned);
   EXPECT_TRUE(c.policies().value().empty());
+  // Schema 5: not known yet, and the node may fill it in.
+  EXPECT_EQ(all[0].media, "");
+  ASSERT_TRUE(c.set_media(all[0].id, kMediaKept));
+  EXPECT_EQ(c.bundle(all[0].id).value()->media, "kept");
+}
+
+TEST_F(CatalogTest, MigratesASchemaFourDatabaseKeepingItsBundles) {
+  // The release before source safety: its bundles read back unchanged, with
+  // no media status, and keep their pins.
+  BundleRow b = row(4, m_key.public_key(), 9);
+  b.state = BundleState::verified;
+  b.own = true;
+  {
+    Catalog c = open();
+    ASSERT_TRUE(c.upsert_bundle(b));
+    ASSERT_TRUE(c.set_pinned(b.id, true));
+  }
+  // Back to schema 4 as that release left it, with another SQLite client.
+  const std::string cmd = "/usr/bin/python3 -c \"import sqlite3; c=sqlite3.connect('" + db().string() +
+                          "'); c.execute('ALTER TABLE bundles DROP COLUMN media'); "
+                          "c.execute('PRAGMA user_version = 4'); c.commit()\"";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  Catalog c = open();
+  EXPECT_EQ(c.schema_version().value(), kSchemaVersion);
+  b.pinned = true;
+  EXPECT_EQ(c.bundle(b.id).value(), b);
+  EXPECT_EQ(c.bundle(b.id).value()->media, "");
+}
+
+TEST_F(CatalogTest, MediaStatusIsKeptOnceKnown) {
+  Catalog c = open();
+  const PublicKey pub = m_key.public_key();
+  BundleRow b = row(1, pub, 1);
+  ASSERT_TRUE(c.upsert_bundle(b));
+  EXPECT_EQ(c.bundle(b.id).value()->media, "");
+  ASSERT_TRUE(c.set_media(b.id, kMediaScrubbed));
+  EXPECT_EQ(c.bundle(b.id).value()->media, "scrubbed");
+  // A later upsert that does not know it (a head listing the bundle again,
+  // a state change written back) keeps it...
+  b.state = BundleState::failed;
+  b.error = "storage_failed";
+  ASSERT_TRUE(c.upsert_bundle(b));
+  EXPECT_EQ(c.bundle(b.id).value()->media, "scrubbed");
+  EXPECT_EQ(c.bundle(b.id).value()->state, BundleState::failed);
+  // ...one that knows it writes it (published: upserted with its status).
+  BundleRow own = row(2, pub, 2);
+  own.media = std::string(kMediaChecked);
+  ASSERT_TRUE(c.upsert_bundle(own));
+  EXPECT_EQ(c.bundle(own.id).value(), own);
+  own.media = std::string(kMediaUnstated);
+  ASSERT_TRUE(c.upsert_bundle(own));
+  EXPECT_EQ(c.bundle(own.id).value()->media, "unstated");
+  // Every query of bundles reads it.
+  const auto all = c.bundles().value();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].media, "scrubbed");
+  EXPECT_EQ(all[1].media, "unstated");
+  EXPECT_EQ(c.bundles(pub).value().at(0).media, "scrubbed");
+  // Survives a reopen.
+  Catalog again = open();
+  EXPECT_EQ(again.bundle(b.id).value()->media, "scrubbed");
+}
+
+TEST_F(CatalogTest, MediaStatusRefusesUnknownNamesAndBundles) {
+  Catalog c = open();
+  const BundleRow b = row(1, m_key.public_key(), 1);
+  ASSERT_TRUE(c.upsert_bundle(b));
+  Sha256 missing{};
+  missing.fill(9);
+  EXPECT_EQ(c.set_media(missing, kMediaKept).error(), catalog_errc::not_found);
+  for (const std::string_view bad : {"", "Scrubbed", "clean", "kept "}) {
+    const auto r = c.set_media(b.id, bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().category(), sqlite_category()) << bad;
+  }
+  BundleRow junk = row(2, m_key.public_key(), 2);
+  junk.media = "<b>scrubbed</b>";
+  EXPECT_FALSE(c.upsert_bundle(junk));
+  EXPECT_FALSE(c.bundle(junk.id).value());
+  EXPECT_EQ(c.bundle(b.id).value()->media, "");
 }
 
 TEST_F(CatalogTest, TheDenylistPersistsAndKeepsKindsApart) {

@@ -270,5 +270,34 @@ TEST(Manifest, BadProvenanceAndUnknownStatementsAreHandled) {
   EXPECT_EQ(v.value().data().metadata, MetadataStatement::unstated);
 }
 
+TEST(Manifest, MediaStatusFollowsTheStatementAndScrubMarks) {
+  const SecretKey key = test::fixed_key();
+  ManifestData m = sample(key);
+  EXPECT_EQ(media_status(m), "unstated");
+  m.metadata = MetadataStatement::kept;
+  EXPECT_EQ(media_status(m), "kept");
+  m.metadata = MetadataStatement::checked;
+  EXPECT_EQ(media_status(m), "checked");
+  // One scrubbed file among clean ones is enough.
+  m.files[2].scrubbed = true;
+  EXPECT_EQ(media_status(m), "scrubbed");
+  // Scrub marks without `checked` say nothing about the other files.
+  m.metadata = MetadataStatement::kept;
+  EXPECT_EQ(media_status(m), "kept");
+  m.metadata = MetadataStatement::unstated;
+  EXPECT_EQ(media_status(m), "unstated");
+
+  // What verify gives back from signed bytes, a statement from a later
+  // version included, reads the same way.
+  m.metadata = MetadataStatement::checked;
+  auto env = sign_manifest(m, key);
+  ASSERT_TRUE(env);
+  EXPECT_EQ(media_status(verify_manifest(env.value()).value().data()), kMediaScrubbed);
+  auto later = raw_sample(key);
+  later.mutable_files(0)->set_scrubbed(true);
+  later.set_metadata(static_cast<tamizdat::v1::MetadataStatement>(7));
+  EXPECT_EQ(media_status(verify_manifest(sign_raw(later, key)).value().data()), kMediaUnstated);
+}
+
 }  // namespace
 }  // namespace tz

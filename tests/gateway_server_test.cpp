@@ -203,7 +203,8 @@ class GatewayServer : public ::testing::Test {
     const fs::path b = m_tmp / "b";
     test::write_file(b / "notes.txt", "B's notes");
     test::write_file(b / "R&D #1.txt", "odd name");
-    m_b = serve(b, test::fixed_key(2), "Files of B", true);
+    // Signed after a check that removed metadata from one of its files.
+    m_b = serve(b, test::fixed_key(2), "Files of B", true, MetadataStatement::checked, {{"notes.txt", std::nullopt}});
     // The same content as A, still downloading (another publisher, so another origin).
     const fs::path p = m_tmp / "p";
     fs::create_directories(p);
@@ -215,8 +216,9 @@ class GatewayServer : public ::testing::Test {
     ch.publisher = m_a->publisher;
     ch.followed = true;
     ch.head_seq = 4;
-    BundleSummary verified{m_a->id, "<script>alert(1)</script> & co", 1764547200, 3u << 20, 3u << 20, "verified", {}};
-    BundleSummary loading{m_b->id, "Still coming", 0, 100, 50, "downloading", {}};
+    BundleSummary verified{m_a->id, "<script>alert(1)</script> & co", 1764547200, 3u << 20, 3u << 20, "verified", {},
+                           "checked"};
+    BundleSummary loading{m_b->id, "Still coming", 0, 100, 50, "downloading", {}, "kept"};
     ch.bundles = {verified, loading};
     m_lib.chans = {ch};
 
@@ -239,9 +241,12 @@ class GatewayServer : public ::testing::Test {
   }
 
   std::shared_ptr<const ServedBundle> serve(const fs::path& dir, const SecretKey& key, const std::string& title,
-                                            bool complete) {
+                                            bool complete, MetadataStatement metadata = MetadataStatement::unstated,
+                                            std::map<std::string, std::optional<ProvenanceSeal>> scrubbed = {}) {
     bundle::CreateOptions opts;
     opts.title = title;
+    opts.metadata = metadata;
+    opts.scrubbed = std::move(scrubbed);
     auto vb = bundle::create_bundle(dir, key, opts);
     EXPECT_TRUE(vb) << vb.error().message();
     auto s = std::make_shared<ServedBundle>();
@@ -340,6 +345,47 @@ TEST_F(GatewayServer, ABundleWithoutEntryListsItsFilesEscaped) {
   const Reply odd = ask(m_port, get(host(*m_b), path(*m_b, "R%26D%20%231.txt")));
   EXPECT_EQ(odd.body, "odd name");
   EXPECT_NE(r.headers.at("content-security-policy").find("sandbox"), std::string::npos);
+}
+
+TEST_F(GatewayServer, EveryResponseFromABundleSaysWhatItsManifestSaysOfItsMedia) {
+  // A: signed without a statement; B: checked, one file scrubbed.
+  Reply r = ask(m_port, get(host(*m_a), path(*m_a)));
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers.at("tamizdat-media"), "unstated");
+  r = ask(m_port, get(host(*m_a), path(*m_a, "media/clip.webm"), "Range: bytes=0-9\r\n"));
+  ASSERT_EQ(r.status, 206);
+  EXPECT_EQ(r.headers.at("tamizdat-media"), "unstated");
+  r = ask(m_port,
+          "HEAD " + path(*m_b, "notes.txt") + " HTTP/1.1\r\nHost: " + host(*m_b) + "\r\nConnection: close\r\n\r\n");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers.at("tamizdat-media"), "scrubbed");
+  // Its file list says so too, and marks the scrubbed file only.
+  r = ask(m_port, get(host(*m_b), path(*m_b)));
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers.at("tamizdat-media"), "scrubbed");
+  EXPECT_NE(r.body.find("media scrubbed by the publisher"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(">notes.txt</a> <span class=\"muted\">9 B \u00b7 scrubbed</span>"), std::string::npos)
+      << r.body;
+  EXPECT_NE(r.body.find(">R&amp;D #1.txt</a> <span class=\"muted\">8 B</span>"), std::string::npos) << r.body;
+  // A bundle still downloading: from its verified manifest.
+  m_lib.available = 1u << 20;
+  r = ask(m_port, get(host(*m_partial), path(*m_partial, "index.html")));
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers.at("tamizdat-verified"), "pieces");
+  EXPECT_EQ(r.headers.at("tamizdat-media"), "unstated");
+  // Kept on purpose, and checked with nothing to remove.
+  test::write_file(m_tmp / "k/doc.txt", "as it was");
+  const auto kept = serve(m_tmp / "k", test::fixed_key(4), "Kept", true, MetadataStatement::kept);
+  EXPECT_EQ(ask(m_port, get(host(*kept), path(*kept, "doc.txt"))).headers.at("tamizdat-media"), "kept");
+  test::write_file(m_tmp / "c/doc.txt", "clean");
+  const auto checked = serve(m_tmp / "c", test::fixed_key(5), "Clean", true, MetadataStatement::checked);
+  r = ask(m_port, get(host(*checked), path(*checked)));
+  EXPECT_EQ(r.headers.at("tamizdat-media"), "checked");
+  EXPECT_NE(r.body.find("checked: no identifying metadata"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("scrubbed"), std::string::npos) << r.body;
+  // Not on the home origin's pages, nor on a refusal.
+  EXPECT_FALSE(ask(m_port, get(home(), "/")).headers.contains("tamizdat-media"));
+  EXPECT_FALSE(ask(m_port, get(host(*m_a), path(*m_a, "nope.html"))).headers.contains("tamizdat-media"));
 }
 
 TEST_F(GatewayServer, RedirectsTheBareBundleAndTheBareOrigin) {
@@ -617,6 +663,10 @@ TEST_F(GatewayServer, TheHomePageListsChannelsEscapedWithAStatusLine) {
   EXPECT_NE(r.body.find("downloading, 50%"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("3 peers \u00b7 17 DHT nodes \u00b7 1 transfer in progress"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("2025-12-01 00:00 UTC"), std::string::npos) << r.body;
+  // What the node says of a held bundle's media; nothing for one still coming.
+  EXPECT_NE(r.body.find("3.0 MiB \u00b7 verified \u00b7 checked: no identifying metadata</span>"), std::string::npos)
+      << r.body;
+  EXPECT_EQ(r.body.find("published with its metadata"), std::string::npos) << r.body;
   EXPECT_EQ(ask(m_port, get(home(), "/status")).status, 200);
   EXPECT_EQ(ask(m_port, get(home(), "/favicon.ico")).status, 404);
 }

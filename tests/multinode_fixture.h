@@ -218,8 +218,10 @@ class Multinode : public ::testing::Test {
     EXPECT_EQ(k.code, 0) << k.out;
     return parse(k).value("publisher_id", "");
   }
-  json publish(const std::string& name, const fs::path& folder, const fs::path& key) {
-    Outcome p = cli(dir(name), {"publish", folder.string(), "--keep-metadata", "--key", key.string(), "--json"}, 120s);
+  // Publishes `folder` from `name`; `safety` is the metadata gate's choice.
+  json publish(const std::string& name, const fs::path& folder, const fs::path& key,
+               const std::string& safety = "--keep-metadata") {
+    Outcome p = cli(dir(name), {"publish", folder.string(), safety, "--key", key.string(), "--json"}, 120s);
     EXPECT_EQ(p.code, 0) << p.out;
     return parse(p);
   }

@@ -16,11 +16,25 @@ namespace {
 
 using namespace tz::test;
 
+// The list item of bundle `bundle_id` on a gateway home page ("" if none).
+std::string home_item(const std::string& page, const std::string& bundle_id) {
+  const std::size_t at = page.find("<li id=\"b-" + bundle_id + "\">");
+  return at == std::string::npos ? std::string() : page.substr(at, page.find("</li>", at) - at);
+}
+
 // A publisher, two mirrors, a reader and a plain DHT node. The mirrors copy
 // the bundle; the reader gets it from them with the publisher dead; the
-// publisher comes back and its update reaches everyone.
+// publisher comes back and its update, a photo scrubbed before signing,
+// reaches everyone. The home pages of the publisher and a mirror say what
+// each bundle's manifest says of its media, also for a bundle recorded
+// before the catalogue kept that.
 TEST_F(Multinode, PublishMirrorReaderUpdate) {
-  start({"P", "M1", "M2", "R", "N"});
+  const int pgw = test::free_port(), mgw = test::free_port();
+  start({"P", "M1", "M2", "R", "N"}, {{"P", {"--gateway", "127.0.0.1:" + std::to_string(pgw)}},
+                                      {"M1", {"--gateway", "127.0.0.1:" + std::to_string(mgw)}}});
+  const auto home = [](int port) { return test::http_get(port, "localhost:" + std::to_string(port), "/").body; };
+  constexpr const char* kKeptWords = "published with its metadata";
+  constexpr const char* kScrubbedWords = "media scrubbed by the publisher";
   const fs::path key = m_tmp / "p.key";
   const std::string id = make_key(key);
   ASSERT_FALSE(id.empty());
@@ -36,9 +50,18 @@ TEST_F(Multinode, PublishMirrorReaderUpdate) {
   const fs::path own = entry("P", b1).value("path", "");
   EXPECT_EQ(diff_trees(a1, own), "");
   for (const char* m : {"M1", "M2"}) EXPECT_EQ(diff_trees(a1, entry(m, b1).value("path", "")), "") << m;
+  // Random bytes cannot be checked: published with --keep-metadata, "kept".
+  EXPECT_NE(home_item(home(pgw), b1).find(kKeptWords), std::string::npos) << home(pgw);
+  EXPECT_NE(home_item(home(mgw), b1).find(kKeptWords), std::string::npos) << home(mgw);
 
   // The publisher dies; the reader finds the channel on the mirrors.
   node("P").kill();
+  // Its catalogue as one from before schema 5 left it: no media status.
+  const std::string forget = "/usr/bin/python3 -c \"import sqlite3, sys; c = sqlite3.connect('" +
+                             (dir("P") / "catalog.db").string() +
+                             "'); n = c.execute('UPDATE bundles SET media = ?', ('',)).rowcount; c.commit(); "
+                             "sys.exit(0 if n == 1 else 1)\"";
+  ASSERT_EQ(std::system(forget.c_str()), 0);
   const auto t0 = std::chrono::steady_clock::now();
   Outcome f = cli(dir("R"), {"fetch", id, "--timeout", "90", "--json"}, 120s);
   std::cout << "[ reader  ] fetch with the publisher dead took "
@@ -51,15 +74,33 @@ TEST_F(Multinode, PublishMirrorReaderUpdate) {
   // The publisher comes back with the same data dir and ports and updates.
   node("P").restart();
   ASSERT_TRUE(node("P").ready()) << node("P").log();
+  // It reads the status again from the bundle's manifest.
+  EXPECT_TRUE(eventually([&] { return home_item(home(pgw), b1).find(kKeptWords) != std::string::npos; }, 10s))
+      << home(pgw);
   settle();
-  const fs::path a2 = article("second", "A follow-up report, text only.", 0, 2);
-  const json p2 = publish("P", a2, key);
+  // A photo with the place it was taken, scrubbed before signing.
+  const fs::path a2 = article("second", "A follow-up report, with a photo.", 0, 2);
+  const std::string make_photo = "ffmpeg -loglevel error -f lavfi -i testsrc=size=64x48 -frames:v 1 '" +
+                                 (a2 / "photo.jpg").string() + "' && exiftool -q -overwrite_original " +
+                                 "-GPSLatitude=43.2567 -GPSLatitudeRef=N -GPSLongitude=76.9286 -GPSLongitudeRef=E '" +
+                                 (a2 / "photo.jpg").string() + "'";
+  ASSERT_EQ(std::system(make_photo.c_str()), 0);
+  const json p2 = publish("P", a2, key, "--scrub");
   ASSERT_EQ(p2.value("seq", 0), 2) << p2.dump();
   const std::string b2 = p2.value("bundle_id", "");
   ASSERT_TRUE(all_verified({"M1", "M2", "R"}, b2)) << ls("M1").dump() << ls("M2").dump() << ls("R").dump();
   for (const char* n : {"M1", "M2", "R"}) {
     EXPECT_TRUE(verified(n, b1)) << n;
     EXPECT_EQ(diff_trees(a2, entry(n, b2).value("path", "")), "") << n;
+  }
+  for (const int port : {pgw, mgw}) {
+    const std::string page = home(port);
+    EXPECT_NE(home_item(page, b2).find(kScrubbedWords), std::string::npos) << page;
+    EXPECT_NE(home_item(page, b1).find(kKeptWords), std::string::npos) << page;
+    const test::HttpReply photo =
+        test::http_get(port, id + ".localhost:" + std::to_string(port), "/" + b2 + "/photo.jpg");
+    EXPECT_EQ(photo.status, 200);
+    EXPECT_EQ(photo.headers.count("tamizdat-media") ? photo.headers.at("tamizdat-media") : "", "scrubbed");
   }
   expect_no_rejections({"P", "M1", "M2", "R", "N"});
   stop_all();

@@ -77,6 +77,12 @@ constexpr const char* kMigrations[] = {
     ALTER TABLE publishers ADD COLUMN keep_newest INTEGER CHECK (keep_newest >= 0);
     ALTER TABLE publishers ADD COLUMN keep_days INTEGER CHECK (keep_days >= 0);
     )sql",
+    // 5: source safety. What the gateway tells readers about a bundle's
+    // media ('' until the node has read its manifest; see BundleRow::media).
+    R"sql(
+    ALTER TABLE bundles ADD COLUMN media TEXT NOT NULL DEFAULT ''
+      CHECK (media IN ('', 'scrubbed', 'checked', 'kept', 'unstated'));
+    )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -216,6 +222,9 @@ Result<HeadRow> read_head(const Stmt& s) {
   return h;
 }
 
+// A bundles row from the columns id, info_hash_v1, publisher, title, state,
+// size, path, added_at, error, own, pinned, media: every SELECT of bundles
+// lists them in this order.
 Result<BundleRow> read_bundle(const Stmt& s) {
   BundleRow r;
   auto state = parse_state(s.text(4));
@@ -231,6 +240,7 @@ Result<BundleRow> read_bundle(const Stmt& s) {
   r.error = s.text(8);
   r.own = s.i64(9) != 0;
   r.pinned = s.i64(10) != 0;
+  r.media = s.text(11);
   return r;
 }
 
@@ -384,12 +394,16 @@ Result<std::uint64_t> Catalog::equivocations(const PublicKey& publisher) {
 }
 
 Result<void> Catalog::upsert_bundle(const BundleRow& r) {
+  // Callers that read a row, change it and write it back, and those that
+  // build a new row without reading (a link, a head entry), both pass
+  // media "" when they do not know it: that must not forget a known one.
   return Stmt(m_db,
-              "INSERT INTO bundles (id, info_hash_v1, publisher, title, state, size, path, added_at, error, own) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET info_hash_v1 = excluded.info_hash_v1, "
+              "INSERT INTO bundles (id, info_hash_v1, publisher, title, state, size, path, added_at, error, own, "
+              "media) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+              "ON CONFLICT (id) DO UPDATE SET info_hash_v1 = excluded.info_hash_v1, "
               "publisher = excluded.publisher, title = excluded.title, state = excluded.state, "
               "size = excluded.size, path = excluded.path, added_at = excluded.added_at, error = excluded.error, "
-              "own = excluded.own")
+              "own = excluded.own, media = CASE excluded.media WHEN '' THEN bundles.media ELSE excluded.media END")
       .bind(1, r.id)
       .bind(2, r.info_hash_v1)
       .bind(3, r.publisher.bytes)
@@ -400,6 +414,7 @@ Result<void> Catalog::upsert_bundle(const BundleRow& r) {
       .bind(8, r.added_at)
       .bind(9, r.error)
       .bind(10, static_cast<std::int64_t>(r.own ? 1 : 0))
+      .bind(11, r.media)
       .run();
 }
 
@@ -413,8 +428,18 @@ Result<void> Catalog::set_state(const Sha256& id, BundleState state, std::string
   return success();
 }
 
+Result<void> Catalog::set_media(const Sha256& id, std::string_view media) {
+  // The CHECK allows '' for rows not known yet; a setter is never asked to forget.
+  if (media.empty()) return sql_error(SQLITE_CONSTRAINT);
+  BOOST_OUTCOME_TRY(Stmt(m_db, "UPDATE bundles SET media = ? WHERE id = ?").bind(1, media).bind(2, id).run());
+  if (sqlite3_changes(m_db) == 0) return catalog_errc::not_found;
+  return success();
+}
+
 Result<std::optional<BundleRow>> Catalog::bundle(const Sha256& id) {
-  Stmt s(m_db, "SELECT id, info_hash_v1, publisher, title, state, size, path, added_at, error, own, pinned FROM bundles WHERE id = ?");
+  Stmt s(m_db,
+         "SELECT id, info_hash_v1, publisher, title, state, size, path, added_at, error, own, pinned, media "
+         "FROM bundles WHERE id = ?");
   s.bind(1, id);
   BOOST_OUTCOME_TRY(row, s.step());
   if (!row) return std::optional<BundleRow>();
@@ -423,10 +448,10 @@ Result<std::optional<BundleRow>> Catalog::bundle(const Sha256& id) {
 }
 
 Result<std::vector<BundleRow>> Catalog::bundles(const std::optional<PublicKey>& publisher) {
-  Stmt s(m_db, publisher ? "SELECT id, info_hash_v1, publisher, title, state, size, path, added_at, error, own, pinned FROM bundles "
-                           "WHERE publisher = ? ORDER BY added_at, rowid"
-                         : "SELECT id, info_hash_v1, publisher, title, state, size, path, added_at, error, own, pinned FROM bundles "
-                           "ORDER BY added_at, rowid");
+  Stmt s(m_db, publisher ? "SELECT id, info_hash_v1, publisher, title, state, size, path, added_at, error, own, "
+                           "pinned, media FROM bundles WHERE publisher = ? ORDER BY added_at, rowid"
+                         : "SELECT id, info_hash_v1, publisher, title, state, size, path, added_at, error, own, "
+                           "pinned, media FROM bundles ORDER BY added_at, rowid");
   if (publisher) s.bind(1, publisher->bytes);
   std::vector<BundleRow> out;
   for (;;) {

@@ -34,7 +34,7 @@ struct sqlite3;
 
 namespace tz::catalog {
 
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 enum class catalog_errc {
   newer_schema = 1,  // the database was written by a newer Tamizdat
@@ -73,6 +73,11 @@ struct BundleRow {
   // Kept whatever the storage policy says (`tamizdat pin`). Read here; only
   // set_pinned changes it (upsert_bundle leaves it as it is).
   bool pinned = false;
+  // The bundle's media status (core/manifest.h media_status: "scrubbed",
+  // "checked", "kept", "unstated"), recorded when it is verified; "" while
+  // not known. It follows from the signed manifest, so it never changes once
+  // known: upsert_bundle with "" keeps what the row holds.
+  std::string media;
   bool operator==(const BundleRow&) const = default;
 };
 
@@ -135,10 +140,17 @@ class Catalog {
                                                  std::span<const std::uint8_t> other, std::int64_t now);
   [[nodiscard]] Result<std::uint64_t> equivocations(const PublicKey& publisher);
 
-  // Bundles. upsert replaces every field of an existing row with the same ID.
+  // Bundles. upsert replaces every field of an existing row with the same ID,
+  // except `pinned` (set_pinned's) and a known `media` when row.media is "".
+  // Fails with SQLITE_CONSTRAINT for a media status that is not one of
+  // core's names.
   [[nodiscard]] Result<void> upsert_bundle(const BundleRow& row);
   // Fails with catalog_errc::not_found when there is no such bundle.
   [[nodiscard]] Result<void> set_state(const Sha256& id, BundleState state, std::string_view error = {});
+  // Records a bundle's media status (one of core's kMedia* names). Fails
+  // with catalog_errc::not_found when there is no such bundle, and
+  // SQLITE_CONSTRAINT for any other string ("" included).
+  [[nodiscard]] Result<void> set_media(const Sha256& id, std::string_view media);
   [[nodiscard]] Result<std::optional<BundleRow>> bundle(const Sha256& id);
   // All bundles (of one publisher, if given), oldest first.
   [[nodiscard]] Result<std::vector<BundleRow>> bundles(const std::optional<PublicKey>& publisher = std::nullopt);

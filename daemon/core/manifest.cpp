@@ -22,6 +22,20 @@ std::string serialize_manifest(const tamizdat::v1::Manifest& pb) { return pb.Ser
 
 }  // namespace
 
+std::string_view media_status(const ManifestData& m) noexcept {
+  switch (m.metadata) {
+    case MetadataStatement::checked: {
+      const bool any = std::any_of(m.files.begin(), m.files.end(), [](const ManifestFile& f) { return f.scrubbed; });
+      return any ? kMediaScrubbed : kMediaChecked;
+    }
+    case MetadataStatement::kept:
+      return kMediaKept;
+    case MetadataStatement::unstated:
+      break;
+  }
+  return kMediaUnstated;
+}
+
 Result<void> validate_manifest(const ManifestData& m, Diag* diag) {
   if (m.title.size() > kMaxTitleBytes || !is_valid_utf8(m.title)) {
     return fail(errc::malformed_manifest, diag, {}, "title is not UTF-8 or longer than 1024 bytes");

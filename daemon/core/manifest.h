@@ -16,6 +16,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tz {
@@ -49,6 +50,14 @@ enum class MetadataStatement : std::uint8_t {
   kept = 2,      // the publisher published the files as they were (--keep-metadata)
 };
 
+// What a reader is told about a bundle's media, as a stable short name: the
+// catalogue stores it, the gateway's pages turn it into words and its
+// Tamizdat-Media header carries it, so these strings never change.
+inline constexpr std::string_view kMediaScrubbed = "scrubbed";  // checked; metadata was removed from a file
+inline constexpr std::string_view kMediaChecked = "checked";    // checked; nothing needed removing
+inline constexpr std::string_view kMediaKept = "kept";          // signed with its metadata on purpose
+inline constexpr std::string_view kMediaUnstated = "unstated";  // not checked (older Tamizdat, other software)
+
 struct ManifestFile {
   SafeRelPath path;
   std::uint64_t size = 0;
@@ -69,6 +78,14 @@ struct ManifestData {
   MetadataStatement metadata = MetadataStatement::unstated;
   bool operator==(const ManifestData&) const = default;
 };
+
+// The media status of the bundle `m` describes: kMediaScrubbed when its
+// statement is `checked` and at least one file is marked scrubbed,
+// kMediaChecked when it is `checked` and none is, else kMediaKept or
+// kMediaUnstated after the statement. Scrub marks under another statement
+// do not make it "scrubbed": only `checked` says every file was looked at.
+// Pure; the returned view points to a static string.
+[[nodiscard]] std::string_view media_status(const ManifestData& m) noexcept;
 
 // Checks every rule a manifest must follow (sizes, counts, sorted unique paths,
 // no case-insensitive collisions, no file that is also a folder, nothing under

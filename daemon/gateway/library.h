@@ -43,6 +43,10 @@ struct BundleSummary {
   std::uint64_t downloaded = 0; // bytes that passed their hash check
   std::string state;            // "verified", "downloading", "failed" or "listed" (in the head, not held)
   std::string error;            // why it failed, when state is "failed"
+  // What its signed manifest says of its media: "scrubbed", "checked",
+  // "kept" or "unstated" (core/manifest.h media_status); "" when not known
+  // (not held yet, or not read yet).
+  std::string media;
 };
 
 struct ChannelSummary {

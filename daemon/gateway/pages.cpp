@@ -47,6 +47,16 @@ std::string status_line(const NodeSummary& node) {
          " \u00b7 " + plural(node.transfers, "transfer", "transfers") + " in progress";
 }
 
+// What a reader is told about a bundle's media status (core/manifest.h);
+// nothing for a status this build does not know, "" (not known) included.
+std::string_view media_words(std::string_view media) {
+  if (media == kMediaScrubbed) return "media scrubbed by the publisher";
+  if (media == kMediaChecked) return "checked: no identifying metadata";
+  if (media == kMediaKept) return "published with its metadata (the publisher\u2019s choice)";
+  if (media == kMediaUnstated) return "metadata not checked (older Tamizdat or other software)";
+  return {};
+}
+
 void bundle_item(std::string& out, const ChannelSummary& ch, const BundleSummary& b, const PageContext& ctx) {
   out += "<li id=\"" + bundle_anchor(b.id) + "\">";
   const std::string title = b.title.empty() ? "(untitled)" : b.title;
@@ -66,6 +76,9 @@ void bundle_item(std::string& out, const ChannelSummary& ch, const BundleSummary
     out += "not fetched";
   } else {
     out += html_escape(b.state);
+    // Only for a bundle held: the status comes from its verified manifest.
+    const std::string_view words = b.state == "verified" ? media_words(b.media) : std::string_view();
+    if (!words.empty()) out += " \u00b7 " + html_escape(words);
   }
   out += "</span></li>\n";
 }
@@ -201,10 +214,12 @@ std::string file_list_page(const ServedBundle& bundle) {
   page_start(out, m.title.empty() ? "Files" : m.title);
   out += "<h1 dir=\"auto\">" + html_escape(m.title.empty() ? "(untitled)" : m.title) + "</h1>\n";
   out += "<p class=\"muted\">" + format_time(m.created) + " \u00b7 signed by <span class=\"id\">" +
-         encode_publisher_id(bundle.publisher) + "</span></p>\n<ul class=\"bundles\">\n";
+         encode_publisher_id(bundle.publisher) + "</span> \u00b7 " + html_escape(media_words(media_status(m))) +
+         "</p>\n<ul class=\"bundles\">\n";
   for (const ManifestFile& f : m.files) {
     out += "<li><a href=\"" + html_escape(url_path_escape(f.path.str())) + "\">" + html_escape(f.path.str()) +
-           "</a> <span class=\"muted\">" + format_size(f.size) + "</span></li>\n";
+           "</a> <span class=\"muted\">" + format_size(f.size) + (f.scrubbed ? " \u00b7 scrubbed" : "") +
+           "</span></li>\n";
   }
   out += "</ul>\n";
   page_end(out);

@@ -45,11 +45,15 @@ struct PageContext {
 [[nodiscard]] std::string bundle_anchor(const Sha256& id);
 
 // The home page. `notice` (may be empty) is shown above the channels: what
-// the reader's last use of the field did; never text from a request.
+// the reader's last use of the field did; never text from a request. Each
+// verified bundle's line says in words what its media status is; nothing
+// is said for any other bundle, nor for a status this build does not know.
 [[nodiscard]] std::string home_page(const std::vector<ChannelSummary>& channels, const NodeSummary& node,
                                     const PageContext& ctx, std::string_view notice = {});
 [[nodiscard]] std::string status_page(const NodeSummary& node, const PageContext& ctx);
-// The files of a bundle that names no entry point, each linked relatively.
+// The files of a bundle that names no entry point, each linked relatively,
+// with the bundle's media status in words and each file the manifest marks
+// scrubbed marked so.
 [[nodiscard]] std::string file_list_page(const ServedBundle& bundle);
 // The page shown for a bundle being fetched whose manifest is not verified
 // yet: its progress, and a refresh every 5 s (no script needed).

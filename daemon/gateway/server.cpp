@@ -421,10 +421,14 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
                                   "This node holds no such bundle of this publisher.", {}, true);
   }
 
+  // What vouches for a bundle's bytes, and what its signed manifest says of
+  // its media (read from the verified manifest, so it is there while the
+  // bundle downloads too), for scripts that fetch from the gateway.
   std::vector<std::pair<std::string, std::string>> bundle_headers(const ServedBundle& b) const {
     return {{"Tamizdat-Publisher", encode_publisher_id(b.publisher)},
             {"Tamizdat-Bundle", to_hex(b.id)},
-            {"Tamizdat-Verified", b.complete ? "bundle" : "pieces"}};
+            {"Tamizdat-Verified", b.complete ? "bundle" : "pieces"},
+            {"Tamizdat-Media", std::string(media_status(b.manifest->data()))}};
   }
 
   // Waits until at least one byte at `offset` has passed its hash check,

@@ -437,7 +437,13 @@ void Node::verify_downloaded(const swarm::TorrentKey& key, BundleFetch& b) {
       if (v.value().torrent.info_hash_v2 != id) {
         return fail_bundle(key, errc::bundle_mismatch, "it verifies as another bundle");
       }
-      if (auto s = m_catalog.set_state(id, catalog::BundleState::verified); !s) {
+      // With its media status, so the home page never shows it held without one.
+      const std::string_view media = media_status(v.value().manifest.data());
+      auto s = m_catalog.transaction([&]() -> Result<void> {
+        BOOST_OUTCOME_TRY(m_catalog.set_media(id, media));
+        return m_catalog.set_state(id, catalog::BundleState::verified);
+      });
+      if (!s) {
         warn("cannot record a verified bundle: " + s.error().message());
         return;
       }

@@ -24,6 +24,7 @@ gateway::BundleSummary summary_of(const catalog::BundleRow& row) {
   s.downloaded = row.state == catalog::BundleState::verified ? row.size : 0;
   s.state = std::string(catalog::state_name(row.state));
   s.error = row.error;
+  s.media = row.media;
   return s;
 }
 
@@ -85,6 +86,7 @@ Result<std::vector<gateway::ChannelSummary>> Node::channels() {
           if (const auto r = by_id.find(e.bundle_id); r != by_id.end()) {
             s.state = std::string(catalog::state_name(r->second->state));
             s.error = r->second->error;
+            s.media = r->second->media;
             if (r->second->state == catalog::BundleState::verified) s.downloaded = s.size;
           }
           ch.bundles.push_back(std::move(s));

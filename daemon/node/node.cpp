@@ -95,6 +95,7 @@ void Node::start(swarm::Session& swarm) {
     warn("cannot read heads from the catalogue: " + heads.error().message());
   }
   sweep_orphans();
+  std::vector<catalog::BundleRow> media_unknown;
   if (auto rows = m_catalog.bundles()) {
     for (auto row : rows.value()) {
       // A deny or undeny cut short (it records the entry, then changes the
@@ -112,10 +113,12 @@ void Node::start(swarm::Session& swarm) {
         row.state = catalog::BundleState::downloading;
       }
       if (row.state != catalog::BundleState::failed) restore_bundle(row);
+      if (row.state == catalog::BundleState::verified && row.media.empty()) media_unknown.push_back(row);
     }
   } else {
     warn("cannot read bundles from the catalogue: " + rows.error().message());
   }
+  fill_media(std::move(media_unknown));
   // A node stopped between storing a head and recording its bundles picks
   // them up here; then the storage policy is applied to what is held.
   std::set<PublicKey> channels;
@@ -210,6 +213,38 @@ void Node::restore_bundle(const catalog::BundleRow& row) {
       f.save_path = save;
       m_bundles[k.value()] = std::move(f);
       m_swarm->save_resume(k.value());
+    });
+  });
+}
+
+void Node::fill_media(std::vector<catalog::BundleRow> rows) {
+  if (rows.empty()) return;
+  std::weak_ptr<bool> alive = m_alive;
+  boost::asio::post(m_workers, [this, alive, rows = std::move(rows)] {
+    // The manifest alone, verified as the gateway does before serving it:
+    // what the status is read from is what readers would be shown.
+    std::vector<std::pair<Sha256, std::string_view>> found;
+    std::vector<Sha256> unreadable;
+    for (const auto& r : rows) {
+      const auto bytes = read_file_bounded(fs::path(r.path) / std::string(kManifestPath), kMaxManifestBytes);
+      const auto m = bytes ? verify_manifest(bytes.value(), &r.publisher) : Result<VerifiedManifest>(bytes.error());
+      if (m) {
+        found.emplace_back(r.id, media_status(m.value().data()));
+      } else {
+        unreadable.push_back(r.id);
+      }
+    }
+    boost::asio::post(m_io, [this, alive, found = std::move(found), unreadable = std::move(unreadable)] {
+      if (alive.expired()) return;
+      for (const auto& [id, media] : found) {
+        // A bundle collected meanwhile is simply gone.
+        if (auto s = m_catalog.set_media(id, media); !s && s.error() != catalog::catalog_errc::not_found) {
+          warn("cannot record the media status of bundle " + to_hex(id) + ": " + s.error().message());
+        }
+      }
+      for (const auto& id : unreadable) {
+        warn("the manifest of bundle " + to_hex(id) + " cannot be read or verified; its media status stays unknown");
+      }
     });
   });
 }
@@ -581,6 +616,7 @@ void Node::publish(const tamizdat::v1::PublishRequest& req, control::Reply reply
       row.path = (save / b.torrent.name).string();
       row.added_at = m_clock();
       row.own = true;
+      row.media = std::string(media_status(b.manifest.data()));
       auto stored = m_catalog.transaction([&]() -> Result<void> {
         BOOST_OUTCOME_TRY(m_catalog.upsert_bundle(row));
         BOOST_OUTCOME_TRY(m_catalog.store_head(*verified_head, pointer.signature, m_clock()));

@@ -184,6 +184,10 @@ class Node final : public swarm::Events, public gateway::Library {
   void restore_bundle(const catalog::BundleRow& row);
   // Verifies a stored head again, seeds it and takes its pointer to re-put.
   void restore_head(const catalog::HeadRow& row);
+  // Records the media status of verified `rows` that lack one (recorded
+  // before schema 5): reads and verifies each one's manifest on the pool,
+  // then writes what it found on the io thread.
+  void fill_media(std::vector<catalog::BundleRow> rows);
 
   // denylist (node/denylist.cpp)
   tamizdat::v1::Response deny(const tamizdat::v1::DenyRequest& req);
