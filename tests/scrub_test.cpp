@@ -474,6 +474,43 @@ TEST_F(ScrubGate, ScrubThenSignMarksTheFilesAndStatesTheCheck) {
   EXPECT_TRUE(json::parse(again.out)["manifest_reused"].get<bool>());
 }
 
+TEST_F(ScrubGate, RenameGivesCameraNamesNeutralOnesAndTheLinksFollow) {
+  fs::create_directories(dir() / "DCIM");
+  fs::rename(dir() / "photo.jpg", dir() / "DCIM/IMG_20220105_143210_Almaty.jpg");
+  test::write_file(dir() / "index.html", "<h1>News</h1><img src=\"DCIM/IMG_20220105_143210_Almaty.jpg\">");
+  // scrub warns about the name, and names why.
+  Cli dry = tamizdat({"scrub", dir().string(), "--dry-run", "--json"});
+  bool warned = false;
+  const json dj = json::parse(dry.out);
+  for (const auto& f : dj["files"]) {
+    if (f["path"] != "DCIM/IMG_20220105_143210_Almaty.jpg") continue;
+    for (const auto& w : f["name_warnings"]) warned = warned || (w["reason"] == "date" && w["detail"] == "20220105");
+  }
+  EXPECT_TRUE(warned) << dry.out;
+  Cli human = tamizdat({"scrub", dir().string(), "--dry-run"});
+  EXPECT_NE(human.out.find("the name gives away"), std::string::npos) << human.out;
+
+  Cli r = create({"--scrub", "--rename"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("-> folder-01/photo-01.jpg"), std::string::npos) << r.err;
+  const ManifestData m = manifest();
+  std::vector<std::string> paths;
+  for (const auto& f : m.files) {
+    paths.push_back(f.path.str());
+    EXPECT_EQ(f.scrubbed, f.path.str() != "index.html") << f.path.str();
+    EXPECT_EQ(f.path.str().find("Almaty"), std::string::npos);
+    EXPECT_EQ(f.path.str().find("2022"), std::string::npos);
+  }
+  EXPECT_NE(std::find(paths.begin(), paths.end(), "folder-01/photo-01.jpg"), paths.end())
+      << ::testing::PrintToString(paths);
+  const auto html = test::read_bytes(dir() / "index.html");
+  EXPECT_EQ(std::string(html.begin(), html.end()), "<h1>News</h1><img src=\"folder-01/photo-01.jpg\">");
+  // Every media file got a neutral name, so nothing is left to warn about.
+  Cli after = tamizdat({"scrub", dir().string(), "--dry-run", "--json"});
+  const json aj = json::parse(after.out);
+  for (const auto& f : aj["files"]) EXPECT_TRUE(f["name_warnings"].empty()) << f.dump();
+}
+
 TEST_F(ScrubGate, NoProvenanceLeavesTheSealsOut) {
   Cli r = create({"--scrub", "--no-provenance"});
   ASSERT_EQ(r.code, 0) << r.out << r.err;

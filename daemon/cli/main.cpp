@@ -188,9 +188,10 @@ struct Args {
   bool scrub = false;
   bool keep_metadata = false;
   bool no_provenance = false;
+  bool rename = false;
 };
 
-SafetyChoice safety_choice(const Args& a) { return {a.scrub, a.keep_metadata, a.json}; }
+SafetyChoice safety_choice(const Args& a) { return {a.scrub, a.keep_metadata, a.rename, a.json}; }
 
 // Fills what the metadata gate let through into the options of a signing:
 // each scrubbed file with a sealed commitment to its original, unless the
@@ -594,7 +595,7 @@ int cmd_publish(const Args& a) {
     gate = metadata_gate(dir, safety_choice(a), what);
     if (!gate) return kExitFailed;
     // Scrubbed files no longer match the old signature: sign again.
-    if (!gate->scrubbed.empty()) signed_already = false;
+    if (!gate->scrubbed.empty() || gate->renamed) signed_already = false;
   }
 
   Diag diag;
@@ -1236,6 +1237,8 @@ int run(int argc, char** argv) {
     s->excludes(k);
     c->add_flag("--no-provenance", a.no_provenance,
                 "Do not seal a commitment to each scrubbed file's original in the manifest");
+    c->add_flag("--rename", a.rename,
+                "First give files and folders named like IMG_20220105_1432.jpg neutral names (photo-01.jpg)");
   };
   const auto add_threads = [&](CLI::App* c) {
     c->add_option("--threads", a.threads, "Hashing threads (default: one per core)")->check(CLI::Range(1, 64));
@@ -1348,6 +1351,8 @@ int run(int argc, char** argv) {
   auto* scrub_cmd = app.add_subcommand("scrub", "Find and remove identifying metadata in a folder's files");
   scrub_cmd->add_option("dir", a.dir, "Folder to scrub")->required()->check(CLI::ExistingDirectory);
   scrub_cmd->add_flag("--dry-run", a.dry_run, "Only list what would be removed; change nothing");
+  scrub_cmd->add_flag("--rename", a.rename,
+                      "Also give files and folders named like IMG_20220105_1432.jpg neutral names (photo-01.jpg)");
   add_json(scrub_cmd);
   auto* ls = app.add_subcommand("ls", "List the bundles the daemon holds");
   ls->add_option("id", a.id, "Only this publisher's bundles");
@@ -1391,7 +1396,7 @@ int run(int argc, char** argv) {
   if (gen->parsed()) return cmd_key_generate(a);
   if (show->parsed()) return cmd_key_show(a);
   if (create->parsed()) return cmd_bundle_create(a);
-  if (scrub_cmd->parsed()) return cmd_scrub(a.dir, a.dry_run, a.json);
+  if (scrub_cmd->parsed()) return cmd_scrub(a.dir, a.dry_run, a.rename, a.json);
   if (verify->parsed()) return cmd_bundle_verify(a);
   if (torrent->parsed()) return cmd_bundle_torrent(a);
   if (exp->parsed()) return cmd_export(a);

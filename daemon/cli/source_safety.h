@@ -17,6 +17,7 @@ namespace tz::cli {
 struct SafetyChoice {
   bool scrub = false;          // --scrub: remove what is found, then sign
   bool keep_metadata = false;  // --keep-metadata: sign the files as they are, with a warning
+  bool rename = false;         // --rename: neutral names for identifying ones, first
   bool json = false;
 };
 
@@ -25,16 +26,19 @@ struct SafetyChoice {
 struct GatePassed {
   MetadataStatement statement = MetadataStatement::unstated;
   std::map<std::string, Sha256> scrubbed;
+  bool renamed = false;  // --rename renamed something (the folder must be signed again)
 };
 
-// Inspects `dir` and decides: clean folders pass; otherwise --scrub scrubs
+// With --rename, first gives identifying file and folder names neutral ones
+// (references in the bundle's HTML and CSS follow). Then inspects `dir` and
+// decides: clean folders pass; otherwise --scrub scrubs
 // and passes when every file came out clean, --keep-metadata passes with a
 // warning on stderr, and anything else is refused with every file named and
 // what it holds. On refusal prints (human or --json) and returns nullopt.
 [[nodiscard]] std::optional<GatePassed> metadata_gate(const std::filesystem::path& dir, const SafetyChoice& choice,
                                                       const std::string& what);
 
-// `tamizdat scrub DIR [--dry-run] [--json]`; returns the exit code.
-[[nodiscard]] int cmd_scrub(const std::filesystem::path& dir, bool dry_run, bool json);
+// `tamizdat scrub DIR [--dry-run] [--rename] [--json]`; returns the exit code.
+[[nodiscard]] int cmd_scrub(const std::filesystem::path& dir, bool dry_run, bool rename, bool json);
 
 }  // namespace tz::cli

@@ -176,6 +176,41 @@ void remove_scrub_temps(const fs::path& dir) {
   }
 }
 
+Result<std::vector<std::string>> list_files(const fs::path& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(dir, fs::directory_options::none, ec);
+  if (ec) return to_boost(ec);
+  for (const fs::recursive_directory_iterator end; it != end; it.increment(ec)) {
+    if (ec) return to_boost(ec);
+    if (it.depth() == 0 && it->path().filename() == kManifestDir) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    const fs::file_status st = it->symlink_status(ec);
+    if (ec) return to_boost(ec);
+    if (fs::is_regular_file(st)) out.push_back(it->path().lexically_relative(dir).generic_string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<NameFlag> judge_path(std::string_view path) {
+  std::vector<NameFlag> flags;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const auto slash = path.find('/', start);
+    const bool last = slash == std::string_view::npos;
+    const std::string_view part = path.substr(start, last ? std::string_view::npos : slash - start);
+    for (auto& f : judge_name(part, last ? EntryKind::file : EntryKind::folder)) {
+      if (std::find(flags.begin(), flags.end(), f) == flags.end()) flags.push_back(std::move(f));
+    }
+    if (last) break;
+    start = slash + 1;
+  }
+  return flags;
+}
+
 Result<std::vector<FileReport>> inspect_folder(const fs::path& dir, Diag* diag) {
   std::vector<FileReport> reports;
   std::vector<fs::path> to_inspect;
@@ -195,6 +230,7 @@ Result<std::vector<FileReport>> inspect_folder(const fs::path& dir, Diag* diag) 
     if (fs::is_directory(st)) continue;
     FileReport r;
     r.path = rel;
+    r.name_flags = judge_path(rel);
     if (!fs::is_regular_file(st)) {
       r.found.problem = errc::not_regular_file;
       r.found.detail = fs::is_symlink(st) ? "a symbolic link (bundles cannot hold them)"

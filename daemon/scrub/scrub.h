@@ -8,6 +8,7 @@
 #include "core/manifest.h"
 #include "core/result.h"
 #include "scrub/inspect.h"
+#include "scrub/names.h"
 
 #include <filesystem>
 #include <optional>
@@ -23,12 +24,22 @@ struct FileReport {
   std::optional<Sha256> original;     // SHA-256 of the original, when scrubbed
   std::optional<errc> error;          // why it could not be scrubbed (the original is untouched)
   std::string error_detail;
+  // Why the file's name, or a folder's on its path, looks identifying
+  // (judge_name): "IMG_20220105_Almaty.jpg" says when, and with what.
+  std::vector<NameFlag> name_flags;
 
   // Holds identifying metadata (and was not scrubbed).
   [[nodiscard]] bool dirty() const { return !scrubbed && !found.findings.empty(); }
   // Could not be judged or not be cleaned: refused unless metadata is kept.
   [[nodiscard]] bool blocked() const { return found.problem.has_value() || error.has_value(); }
 };
+
+// The relative paths of the regular files under `dir`, not `.tamizdat/`,
+// sorted bytewise: what a manifest would list.
+[[nodiscard]] Result<std::vector<std::string>> list_files(const std::filesystem::path& dir);
+
+// judge_name on every component of `path`: folders as folders, the last as a file.
+[[nodiscard]] std::vector<NameFlag> judge_path(std::string_view path);
 
 // Lists the regular files under `dir` (not `.tamizdat/`) and inspects them.
 // Symbolic links and special files are reported with errc::not_regular_file.
