@@ -250,6 +250,7 @@ TEST_F(ScrubMedia, CorruptTruncatedAndUnknownFilesAreRefusedAndLeftAlone) {
                       std::vector<std::uint8_t>(b.begin(), b.begin() + static_cast<long>(b.size() * 6 / 10)));
   }
   test::write_file(dir() / "blob.bin", test::random_bytes(5000, 3));
+  test::write_file(dir() / "empty.dat", "");  // nothing in it, nothing to give away
   const std::vector<std::string> odd = {"blob.bin", "cut-clip.mp4", "cut-photo.jpg", "cut-pic.webp",
                                         "cut-shot.png"};
   std::map<std::string, std::string> digest;
@@ -257,6 +258,10 @@ TEST_F(ScrubMedia, CorruptTruncatedAndUnknownFilesAreRefusedAndLeftAlone) {
   auto reports = scrub::inspect_folder(dir());
   ASSERT_TRUE(reports);
   for (auto& r : reports.value()) {
+    if (r.path == "empty.dat") {
+      EXPECT_FALSE(r.found.problem) << r.found.detail;
+      EXPECT_TRUE(r.found.findings.empty());
+    }
     if (std::find(odd.begin(), odd.end(), r.path) == odd.end()) continue;
     SCOPED_TRACE(r.path);
     ASSERT_TRUE(r.found.problem);
@@ -283,7 +288,8 @@ TEST(ScrubRules, WhatDescribesThePictureIsNotMetadataAndOurOwnMarksAreNotEither)
     "File:FileType":"MP4","File:MIMEType":"video/mp4","QuickTime:QuickTime:CreateDate":"0000:00:00 00:00:00",
     "QuickTime:Track1:ImageWidth":320,"QuickTime:Track1:HandlerDescription":"VideoHandler",
     "QuickTime:Track1:VendorID":"FFmpeg","QuickTime:QuickTime:PreviewTime":"0 s",
-    "Matroska:Matroska:MuxingApp":"Lavf","Composite:Composite:GPSPosition":"1 N, 2 E",
+    "Matroska:Matroska:MuxingApp":"Lavf","Matroska:Track1:Encoder":"Lavc libvpx",
+    "Composite:Composite:GPSPosition":"1 N, 2 E",
     "EXIF:IFD0:Orientation":"Rotate 90 CW"})");
   EXPECT_FALSE(in.problem);
   EXPECT_EQ(in.kind, scrub::Kind::mp4);
@@ -297,7 +303,8 @@ TEST(ScrubRules, TagsAreSortedByWhatTheyGiveAway) {
     "QuickTime:Track1:HandlerDescription":"Core Media Video","MakerNotes:Samsung:Unknown0x0001":"7",
     "FooBar:Baz:Anything":"x","ICC_Profile:ICC-header:ProfileCreator":"Apple",
     "XMP:XMP-dc:Creator":"Jane","XMP:XMP-xmp:Rating":5,"ID3:ID3v2_4:UserDefinedText":"(location) +43+076/",
-    "EXIF:GPS:GPSLatitude":"43 deg","EXIF:ExifIFD:ExposureTime":"1/60","File:File:Comment":"by Jane"})");
+    "EXIF:GPS:GPSLatitude":"43 deg","EXIF:ExifIFD:ExposureTime":"1/60","File:File:Comment":"by Jane",
+    "Matroska:Track1:Encoder":"Lavc59.37.100 libvpx"})");
   EXPECT_FALSE(in.problem);
   const auto k = keys_of(in);
   for (const char* want : {"comment PNG:PNG:Warrant", "tag QuickTime:Keys:Foo", "time QuickTime:Track1:CreateDate",
@@ -305,10 +312,11 @@ TEST(ScrubRules, TagsAreSortedByWhatTheyGiveAway) {
                            "other FooBar:Baz:Anything", "icc ICC_Profile:ICC-header:ProfileCreator",
                            "owner XMP:XMP-dc:Creator", "comment XMP:XMP-xmp:Rating",
                            "gps ID3:ID3v2_4:UserDefinedText", "gps EXIF:GPS:GPSLatitude",
-                           "other EXIF:ExifIFD:ExposureTime", "comment File:File:Comment"}) {
+                           "other EXIF:ExifIFD:ExposureTime", "comment File:File:Comment",
+                           "software Matroska:Track1:Encoder"}) {
     EXPECT_NE(std::find(k.begin(), k.end(), want), k.end()) << want << " in " << ::testing::PrintToString(k);
   }
-  EXPECT_EQ(k.size(), 13u) << ::testing::PrintToString(k);
+  EXPECT_EQ(k.size(), 14u) << ::testing::PrintToString(k);
 }
 
 TEST(ScrubRules, UnknownDamagedTextAndGarbageAnswers) {

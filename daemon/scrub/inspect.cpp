@@ -35,8 +35,18 @@ std::string value_text(const json& v) {
   return v.dump();
 }
 
-// The marks our own tools leave: not identifying (every scrubbed file has them).
-bool is_tool_mark(std::string_view v) { return in(v, {"", "Lavf", "Lavc", "ffmpeg"}); }
+// The marks ffmpeg leaves when bit-exact, as our remux is: "Lavf", "Lavc" or
+// "Lavc libvpx" (no version). Not identifying: every scrubbed file has them.
+bool is_tool_mark(std::string_view v) {
+  if (in(v, {"", "ffmpeg"})) return true;
+  if (!v.starts_with("Lavf") && !v.starts_with("Lavc")) return false;
+  v.remove_prefix(4);
+  if (v.empty()) return true;
+  if (v.front() != ' ' || v.size() == 1) return false;
+  return std::all_of(v.begin() + 1, v.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
 
 // Dates ffmpeg writes when told to be bit-exact, and "no date" forms.
 bool is_zero_date(std::string_view v) {

@@ -235,6 +235,10 @@ Result<std::vector<FileReport>> inspect_folder(const fs::path& dir, Diag* diag) 
       r.found.problem = errc::not_regular_file;
       r.found.detail = fs::is_symlink(st) ? "a symbolic link (bundles cannot hold them)"
                                           : "a device, socket or pipe (bundles cannot hold them)";
+    } else if (it->file_size(ec) == 0 && !ec) {
+      // Nothing in it, so nothing to give away (exiftool calls it an error).
+      r.found.kind = Kind::text;
+      r.found.format = "empty";
     } else {
       index.push_back(reports.size());
       to_inspect.push_back(it->path());
