@@ -1,5 +1,6 @@
 #include "scrub/inspect.h"
 
+#include "core/files.h"
 #include "scrub/run.h"
 
 #include <nlohmann/json.hpp>
@@ -7,8 +8,11 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
-#include <fstream>
 #include <random>
+#include <span>
+#include <thread>
+
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace tz::scrub {
@@ -300,7 +304,10 @@ Inspection classify_exiftool_object(std::string_view json_object) {
   return r;
 }
 
-Result<std::vector<Inspection>> inspect_files(const std::vector<fs::path>& files, Diag* diag, Depth depth) {
+namespace {
+
+// One exiftool run over `files`.
+Result<std::vector<Inspection>> inspect_chunk(std::span<const fs::path> files, Diag* diag, Depth depth) {
   std::vector<Inspection> out(files.size());
   if (files.empty()) return out;
   // The file list goes in an argument file, one absolute path per line (a
@@ -310,9 +317,18 @@ Result<std::vector<Inspection>> inspect_files(const std::vector<fs::path>& files
   const fs::path list = fs::temp_directory_path() /
                         ("tamizdat-exiftool-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
   {
-    std::ofstream f(list, std::ios::binary | std::ios::trunc);
-    for (const auto& p : files) f << fs::absolute(p).string() << '\n';
-    if (!f) return fail(errc::scrub_failed, diag, {}, "cannot write exiftool's file list in " + list.parent_path().string());
+    // Only this user may read it: the names may say much.
+    std::string text;
+    for (const auto& p : files) text += fs::absolute(p).string() + '\n';
+    UniqueFd fd(::open(list.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    bool ok = fd.get() >= 0;
+    for (std::size_t done = 0; ok && done < text.size();) {
+      const ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      ok = n > 0;
+      if (ok) done += static_cast<std::size_t>(n);
+    }
+    if (!ok) return fail(errc::scrub_failed, diag, {}, "cannot write exiftool's file list in " + list.parent_path().string());
   }
   struct Cleanup {
     fs::path p;
@@ -341,6 +357,37 @@ Result<std::vector<Inspection>> inspect_files(const std::vector<fs::path>& files
       return fail(errc::scrub_failed, diag, {}, "exiftool reported files out of order");
     }
     out[i] = classify_exiftool_object(o.dump());
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<Inspection>> inspect_files(const std::vector<fs::path>& files, Diag* diag, Depth depth) {
+  // exiftool is one single-threaded process: a large folder is split among
+  // the cores, at least 16 files per run.
+  const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t runs = std::clamp<std::size_t>(files.size() / 16, 1, cores);
+  if (runs == 1) return inspect_chunk(files, diag, depth);
+  std::vector<Result<std::vector<Inspection>>> parts(runs, std::vector<Inspection>{});
+  std::vector<Diag> diags(runs);
+  const std::size_t per = (files.size() + runs - 1) / runs;
+  std::vector<std::thread> pool;
+  for (std::size_t t = 0; t < runs; ++t) {
+    const std::size_t from = std::min(files.size(), t * per), to = std::min(files.size(), from + per);
+    pool.emplace_back([&, t, from, to] {
+      parts[t] = inspect_chunk(std::span(files).subspan(from, to - from), &diags[t], depth);
+    });
+  }
+  for (auto& th : pool) th.join();
+  std::vector<Inspection> out;
+  out.reserve(files.size());
+  for (std::size_t t = 0; t < runs; ++t) {
+    if (!parts[t]) {
+      if (diag != nullptr) *diag = diags[t];
+      return parts[t].error();
+    }
+    for (auto& in : parts[t].value()) out.push_back(std::move(in));
   }
   return out;
 }

@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <random>
 #include <set>
 #include <span>
+#include <thread>
 
 namespace tz::scrub {
 namespace {
@@ -128,7 +130,6 @@ Result<void> write_new_file(const fs::path& path, std::span<const std::uint8_t> 
 Result<void> exiv2_strip(const fs::path& in, const fs::path& out, Diag* diag) {
   BOOST_OUTCOME_TRY(bytes, read_file_bounded(in, kMaxInMemoryImage));
   try {
-    Exiv2::LogMsg::setLevel(Exiv2::LogMsg::mute);
     auto img = Exiv2::ImageFactory::open(bytes.data(), static_cast<long>(bytes.size()));
     if (img.get() == nullptr) return fail(errc::bad_media, diag, {}, "libexiv2 cannot read it");
     img->readMetadata();
@@ -333,7 +334,7 @@ std::vector<std::optional<Inspection>> inspect_copies(std::vector<Job>& jobs) {
 
 }  // namespace
 
-void scrub_files(const fs::path& dir, std::vector<FileReport>& reports) {
+void scrub_files(const fs::path& dir, std::vector<FileReport>& reports, bool digests) {
   std::error_code ec;
   const fs::path meta_dir = dir / std::string(kManifestDir);
   bool made_dir = false;
@@ -349,7 +350,8 @@ void scrub_files(const fs::path& dir, std::vector<FileReport>& reports) {
     }
   } cleanup{&jobs, meta_dir, &made_dir};
 
-  // 1. A clean copy of every file that holds something.
+  // 1. A clean copy of every file that holds something, on every core: the
+  //    images in this process (libexiv2), the rest in child processes.
   for (auto& r : reports) {
     if (r.scrubbed || r.found.problem || r.error || r.found.findings.empty()) continue;
     if (!made_dir && !fs::exists(meta_dir)) {
@@ -359,20 +361,50 @@ void scrub_files(const fs::path& dir, std::vector<FileReport>& reports) {
         continue;
       }
     }
-    Job j{&r, dir / r.path, temp_path(dir, dir / r.path)};
-    auto digest = sha256_of_file(j.file);
-    if (!digest) {
-      set_error(r, digest.error(), {});
-      continue;
+    jobs.push_back(Job{&r, dir / r.path, temp_path(dir, dir / r.path)});
+  }
+  if (jobs.empty()) return;
+  // libexiv2 registers XMP namespaces in a global table on first use, and
+  // its log level is global too: both set before any thread starts.
+  Exiv2::XmpParser::initialize();
+  Exiv2::LogMsg::setLevel(Exiv2::LogMsg::mute);
+  std::vector<char> made(jobs.size(), 0);
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i = next++; i < jobs.size(); i = next++) {
+      Job& j = jobs[i];
+      FileReport& r = *j.report;
+      if (digests) {
+        auto digest = sha256_of_file(j.file);
+        if (!digest) {
+          set_error(r, digest.error(), {});
+          continue;
+        }
+        j.digest = digest.value();
+      }
+      Diag diag;
+      if (auto c = clean_copy(j.file, j.tmp, r.found, &diag); !c) {
+        set_error(r, c.error(), diag);
+        std::error_code e;
+        fs::remove(j.tmp, e);
+        continue;
+      }
+      made[i] = 1;
     }
-    j.digest = digest.value();
-    Diag diag;
-    if (auto c = clean_copy(j.file, j.tmp, r.found, &diag); !c) {
-      set_error(r, c.error(), diag);
-      fs::remove(j.tmp, ec);
-      continue;
+  };
+  {
+    const std::size_t n = std::min<std::size_t>(jobs.size(), std::max(1u, std::thread::hardware_concurrency()));
+    std::vector<std::thread> pool;
+    for (std::size_t t = 1; t < n; ++t) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
+  }
+  {
+    std::vector<Job> kept;
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      if (made[i] != 0) kept.push_back(std::move(jobs[i]));
     }
-    jobs.push_back(std::move(j));
+    jobs = std::move(kept);
   }
   if (jobs.empty()) return;
 
@@ -454,7 +486,7 @@ void scrub_files(const fs::path& dir, std::vector<FileReport>& reports) {
     }
     folders.insert(jobs[i].file.parent_path());
     r.scrubbed = true;
-    r.original = jobs[i].digest;
+    if (digests) r.original = jobs[i].digest;
   }
   for (const auto& f : folders) {
     if (auto s = sync_dir(f); !s) {

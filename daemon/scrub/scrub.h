@@ -52,8 +52,10 @@ struct FileReport {
 // still be the same kind and read without damage); each is then synced and
 // renamed over its original. Files that hold nothing, or could not be
 // judged, are left alone. A file that fails gets `error` set and keeps its
-// original; the others go on. Sets `scrubbed` and `original` on success.
-void scrub_files(const std::filesystem::path& dir, std::vector<FileReport>& reports);
+// original; the others go on. Sets `scrubbed` on success, and `original`
+// when `digests` (the SHA-256 each original had, for provenance seals).
+// Works on every core: one thread per core makes the copies.
+void scrub_files(const std::filesystem::path& dir, std::vector<FileReport>& reports, bool digests = true);
 
 // Removes temporary copies a scrub cut short left under `dir/.tamizdat/`.
 void remove_scrub_temps(const std::filesystem::path& dir);
