@@ -116,6 +116,18 @@ Result<SecretKey> unlock_key_file(const std::vector<std::uint8_t>& file, const f
   return open_key_file(file, passphrase.bytes());
 }
 
+// A key file's bytes and the public key it names, read without unlocking it:
+// commands check what they can before asking for the passphrase.
+struct LockedKey {
+  std::vector<std::uint8_t> file;
+  PublicKey public_key;
+};
+Result<LockedKey> read_locked_key(const fs::path& path) {
+  BOOST_OUTCOME_TRY(file, load_key_file(path));
+  BOOST_OUTCOME_TRY(info, inspect_key_file(file));
+  return LockedKey{std::move(file), info.public_key};
+}
+
 // Loads and unlocks the key at `path`, asking for the passphrase if needed.
 Result<SecretKey> unlock_key(const fs::path& path, const std::string& passphrase_file) {
   BOOST_OUTCOME_TRY(file, load_key_file(path));
@@ -515,11 +527,9 @@ bool options_differ(const Args& a, const ManifestData& m, std::string& what) {
 int cmd_publish(const Args& a) {
   const std::string what = "publish";
   const fs::path key_path = a.key.empty() ? default_key_path() : fs::path(a.key);
-  auto key_file = load_key_file(key_path);
+  auto key_file = read_locked_key(key_path);
   if (!key_file) return report(a.json, what, key_file.error(), {key_path.string(), {}});
-  auto info = inspect_key_file(key_file.value());
-  if (!info) return report(a.json, what, info.error(), {key_path.string(), {}});
-  const PublicKey pk = info.value().public_key;
+  const PublicKey pk = key_file.value().public_key;
   const std::string publisher_id = encode_publisher_id(pk);
 
   std::error_code fec;
@@ -577,7 +587,7 @@ int cmd_publish(const Args& a) {
   std::optional<SecretKey> key;
   const auto unlock = [&]() -> Result<void> {
     if (key) return success();
-    BOOST_OUTCOME_TRY(k, unlock_key_file(key_file.value(), key_path, a.passphrase_file));
+    BOOST_OUTCOME_TRY(k, unlock_key_file(key_file.value().file, key_path, a.passphrase_file));
     key.emplace(std::move(k));
     return success();
   };
@@ -1084,11 +1094,9 @@ int cmd_provenance_prove(const Args& a) {
     return report(a.json, what, errc::output_inside_bundle, {a.out, {}});
   }
   const fs::path key_path = a.key.empty() ? default_key_path() : fs::path(a.key);
-  auto key_file = load_key_file(key_path);
+  auto key_file = read_locked_key(key_path);
   if (!key_file) return report(a.json, what, key_file.error(), {key_path.string(), {}});
-  auto info = inspect_key_file(key_file.value());
-  if (!info) return report(a.json, what, info.error(), {key_path.string(), {}});
-  const PublicKey pk = info.value().public_key;
+  const PublicKey pk = key_file.value().public_key;
 
   Diag diag;
   auto b = bundle::verify_bundle(a.dir, {pk, a.threads}, &diag);
@@ -1105,7 +1113,7 @@ int cmd_provenance_prove(const Args& a) {
   auto digest = sha256_of_file(a.original);
   if (!digest) return report(a.json, what, digest.error(), {a.original, {}});
 
-  auto key = unlock_key_file(key_file.value(), key_path, a.passphrase_file);
+  auto key = unlock_key_file(key_file.value().file, key_path, a.passphrase_file);
   if (!key) return report(a.json, what, key.error(), {key_path.string(), {}});
   const FileProofKey k = proof_key(key.value(), f.provenance->salt);
   if (!opens(k, digest.value(), *f.provenance)) {

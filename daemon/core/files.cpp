@@ -20,6 +20,20 @@ boost::system::error_code last_error() {
   return {errno, boost::system::generic_category()};
 }
 
+// Opens `path` for reading into `fd`, refusing a symlink at the last
+// component and anything but a regular file; `st` describes it. O_NONBLOCK:
+// opening a FIFO must not wait for a writer (it is refused right after).
+Result<void> open_regular(const std::filesystem::path& path, UniqueFd& fd, struct stat& st) {
+  fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  if (fd.get() < 0) {
+    if (errno == ELOOP) return errc::not_regular_file;
+    return last_error();
+  }
+  if (::fstat(fd.get(), &st) != 0) return last_error();
+  if (!S_ISREG(st.st_mode)) return errc::not_regular_file;
+  return success();
+}
+
 bool write_all(int fd, std::span<const std::uint8_t> bytes) {
   while (!bytes.empty()) {
     const ssize_t n = ::write(fd, bytes.data(), bytes.size());
@@ -41,14 +55,9 @@ void UniqueFd::reset(int fd) noexcept {
 
 Result<std::vector<std::uint8_t>> read_file_bounded(const std::filesystem::path& path,
                                                     std::uint64_t max_size) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (fd.get() < 0) {
-    if (errno == ELOOP) return errc::not_regular_file;
-    return last_error();
-  }
+  UniqueFd fd;
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return last_error();
-  if (!S_ISREG(st.st_mode)) return errc::not_regular_file;
+  BOOST_OUTCOME_TRY(open_regular(path, fd, st));
   if (static_cast<std::uint64_t>(st.st_size) > max_size) return errc::oversized;
   std::vector<std::uint8_t> out(static_cast<std::size_t>(st.st_size));
   std::size_t got = 0;
@@ -78,15 +87,9 @@ Result<std::vector<std::uint8_t>> read_file_bounded(const std::filesystem::path&
 }
 
 Result<std::array<std::uint8_t, 32>> sha256_of_file(const std::filesystem::path& path) {
-  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-  if (fd.get() < 0) {
-    if (errno == ELOOP) return errc::not_regular_file;
-    return last_error();
-  }
+  UniqueFd fd;
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return last_error();
-  if (!S_ISREG(st.st_mode)) return errc::not_regular_file;
+  BOOST_OUTCOME_TRY(open_regular(path, fd, st));
   if (sodium_init() < 0) return errc::crypto_failure;
   crypto_hash_sha256_state state;
   crypto_hash_sha256_init(&state);

@@ -35,4 +35,23 @@ bool from_hex(std::string_view hex, std::vector<std::uint8_t>& out) {
   return true;
 }
 
+std::string percent_encode(std::string_view s) {
+  static constexpr char kDigits[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                            c == '-' || c == '_' || c == '.' || c == '~';
+    if (unreserved) {
+      out += c;
+    } else {
+      out += '%';
+      out += kDigits[u >> 4];
+      out += kDigits[u & 15];
+    }
+  }
+  return out;
+}
+
 }  // namespace tz

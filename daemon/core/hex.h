@@ -1,4 +1,5 @@
-// Lower-case hexadecimal encoding of bytes. Pure; safe from any thread.
+// Lower-case hexadecimal encoding of bytes, and percent-encoding for URLs.
+// Pure; safe from any thread.
 #pragma once
 
 #include "core/result.h"
@@ -16,5 +17,9 @@ namespace tz {
 // Decodes `hex` (either case) into `out`. Returns false, leaving `out`
 // untouched, when the length is odd or a character is not a hex digit.
 [[nodiscard]] bool from_hex(std::string_view hex, std::vector<std::uint8_t>& out);
+
+// `s` with every byte but RFC 3986's unreserved characters (ASCII letters,
+// digits, - _ . ~) written as %XX with upper-case hex digits.
+[[nodiscard]] std::string percent_encode(std::string_view s);
 
 }  // namespace tz

@@ -15,6 +15,7 @@
 #include "scrub/names.h"
 
 #include "core/files.h"
+#include "core/hex.h"
 #include "core/paths.h"
 
 #include <algorithm>
@@ -991,22 +992,6 @@ bool is_text_file(std::string_view name) {
   return dot != std::string_view::npos && in(kTextExts, lowered(name.substr(dot + 1)));
 }
 
-std::string percent_encoded(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (is_alnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    }
-  }
-  return out;
-}
-
 std::size_t occurrences(std::string_view text, std::string_view needle) {
   if (needle.empty()) return 0;
   std::size_t n = 0;
@@ -1080,7 +1065,7 @@ Result<RenameReport> apply_renames(const fs::path& dir, const RenamePlan& plan, 
     const auto dot = leaf.rfind('.');
     const std::string stem = (r.kind == EntryKind::file && dot != std::string::npos && dot >= 4) ? leaf.substr(0, dot) : leaf;
     needles.emplace_back(stem, stem);
-    if (percent_encoded(stem) != stem) needles.emplace_back(stem, percent_encoded(stem));
+    if (percent_encode(stem) != stem) needles.emplace_back(stem, percent_encode(stem));
   }
   for (const auto& f : plan.files) {
     const auto syntax = ref_syntax_for(f);

@@ -167,6 +167,27 @@ fs::path temp_path(const fs::path& dir, const fs::path& original) {
   return dir / std::string(kManifestDir) / (std::string(kTempPrefix) + buf + ext);
 }
 
+// Calls fn(relative path, entry, status) for everything below `dir` but
+// folders and the top-level `.tamizdat/`; symlinks are not followed.
+template <class Fn>
+Result<void> walk(const fs::path& dir, Fn&& fn) {
+  std::error_code ec;
+  fs::recursive_directory_iterator it(dir, fs::directory_options::none, ec);
+  if (ec) return to_boost(ec);
+  for (const fs::recursive_directory_iterator end; it != end; it.increment(ec)) {
+    if (ec) return to_boost(ec);
+    if (it.depth() == 0 && it->path().filename() == kManifestDir) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    const fs::file_status st = it->symlink_status(ec);
+    if (ec) return to_boost(ec);
+    if (fs::is_directory(st)) continue;
+    fn(it->path().lexically_relative(dir).generic_string(), *it, st);
+  }
+  return success();
+}
+
 }  // namespace
 
 void remove_scrub_temps(const fs::path& dir) {
@@ -179,19 +200,9 @@ void remove_scrub_temps(const fs::path& dir) {
 
 Result<std::vector<std::string>> list_files(const fs::path& dir) {
   std::vector<std::string> out;
-  std::error_code ec;
-  fs::recursive_directory_iterator it(dir, fs::directory_options::none, ec);
-  if (ec) return to_boost(ec);
-  for (const fs::recursive_directory_iterator end; it != end; it.increment(ec)) {
-    if (ec) return to_boost(ec);
-    if (it.depth() == 0 && it->path().filename() == kManifestDir) {
-      it.disable_recursion_pending();
-      continue;
-    }
-    const fs::file_status st = it->symlink_status(ec);
-    if (ec) return to_boost(ec);
-    if (fs::is_regular_file(st)) out.push_back(it->path().lexically_relative(dir).generic_string());
-  }
+  BOOST_OUTCOME_TRY(walk(dir, [&](std::string rel, const fs::directory_entry&, fs::file_status st) {
+    if (fs::is_regular_file(st)) out.push_back(std::move(rel));
+  }));
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -216,36 +227,25 @@ Result<std::vector<FileReport>> inspect_folder(const fs::path& dir, Diag* diag) 
   std::vector<FileReport> reports;
   std::vector<fs::path> to_inspect;
   std::vector<std::size_t> index;
-  std::error_code ec;
-  fs::recursive_directory_iterator it(dir, fs::directory_options::none, ec);
-  if (ec) return to_boost(ec);
-  for (const fs::recursive_directory_iterator end; it != end; it.increment(ec)) {
-    if (ec) return to_boost(ec);
-    const std::string rel = it->path().lexically_relative(dir).generic_string();
-    if (it.depth() == 0 && it->path().filename() == kManifestDir) {
-      it.disable_recursion_pending();
-      continue;
-    }
-    const fs::file_status st = it->symlink_status(ec);
-    if (ec) return to_boost(ec);
-    if (fs::is_directory(st)) continue;
+  BOOST_OUTCOME_TRY(walk(dir, [&](std::string rel, const fs::directory_entry& e, fs::file_status st) {
     FileReport r;
-    r.path = rel;
-    r.name_flags = judge_path(rel);
+    r.path = std::move(rel);
+    r.name_flags = judge_path(r.path);
+    std::error_code ec;
     if (!fs::is_regular_file(st)) {
       r.found.problem = errc::not_regular_file;
       r.found.detail = fs::is_symlink(st) ? "a symbolic link (bundles cannot hold them)"
                                           : "a device, socket or pipe (bundles cannot hold them)";
-    } else if (it->file_size(ec) == 0 && !ec) {
+    } else if (e.file_size(ec) == 0 && !ec) {
       // Nothing in it, so nothing to give away (exiftool calls it an error).
       r.found.kind = Kind::text;
       r.found.format = "empty";
     } else {
       index.push_back(reports.size());
-      to_inspect.push_back(it->path());
+      to_inspect.push_back(e.path());
     }
     reports.push_back(std::move(r));
-  }
+  }));
   BOOST_OUTCOME_TRY(found, inspect_files(to_inspect, diag));
   for (std::size_t i = 0; i < found.size(); ++i) {
     Inspection& in = found[i];

@@ -6,33 +6,13 @@
 #include <libtorrent/magnet_uri.hpp>
 
 #include <algorithm>
-#include <cctype>
 
 namespace tz::swarm {
-namespace {
-
-std::string url_escape(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string make_bundle_link(const Sha1& info_hash_v1, const Sha256& bundle_id, std::string_view title,
                              const PublicKey& publisher) {
   return "magnet:?xt=urn:btih:" + to_hex(info_hash_v1) + "&xt=urn:btmh:1220" + to_hex(bundle_id) +
-         "&dn=" + url_escape(title) + "&x.tz=" + encode_publisher_id(publisher);
+         "&dn=" + percent_encode(title) + "&x.tz=" + encode_publisher_id(publisher);
 }
 
 Result<BundleLink> parse_bundle_link(std::string_view link) {
