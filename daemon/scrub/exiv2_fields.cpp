@@ -20,10 +20,6 @@ void lock_xmp(void* /*data*/, bool lock) {
   }
 }
 
-void init_xmp_once() {
-  static std::once_flag once;
-  std::call_once(once, [] { Exiv2::XmpParser::initialize(lock_xmp, nullptr); });
-}
 
 bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
 
@@ -60,6 +56,11 @@ void add_others(std::vector<Finding>& out, std::size_t others, const std::string
 }
 
 }  // namespace
+
+void init_xmp_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { Exiv2::XmpParser::initialize(lock_xmp, nullptr); });
+}
 
 Category category_of_key(std::string_view key) {
   const auto dot = key.rfind('.');

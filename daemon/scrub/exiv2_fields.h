@@ -18,6 +18,11 @@
 
 namespace tz::scrub {
 
+// Sets up libexiv2's XMP toolkit once, with a lock around every use of its
+// global state. Call before any thread uses libexiv2; the first caller
+// decides, so every user in this program calls this one.
+void init_xmp_once();
+
 // The category of the field libexiv2 calls `key` ("Exif.GPSInfo.GPSLatitude",
 // "Xmp.xmp.CreatorTool", "Iptc.Application2.Byline").
 [[nodiscard]] Category category_of_key(std::string_view key);

@@ -1,6 +1,7 @@
 #include "scrub/scrub.h"
 
 #include "core/files.h"
+#include "scrub/exiv2_fields.h"
 #include "scrub/pdf.h"
 #include "scrub/run.h"
 
@@ -364,9 +365,9 @@ void scrub_files(const fs::path& dir, std::vector<FileReport>& reports, bool dig
     jobs.push_back(Job{&r, dir / r.path, temp_path(dir, dir / r.path)});
   }
   if (jobs.empty()) return;
-  // libexiv2 registers XMP namespaces in a global table on first use, and
-  // its log level is global too: both set before any thread starts.
-  Exiv2::XmpParser::initialize();
+  // libexiv2's XMP toolkit keeps global state (set up with a lock), and its
+  // log level is global too: both set before any thread starts.
+  init_xmp_once();
   Exiv2::LogMsg::setLevel(Exiv2::LogMsg::mute);
   std::vector<char> made(jobs.size(), 0);
   std::atomic<std::size_t> next{0};
