@@ -49,9 +49,14 @@ std::size_t digits_at(std::string_view s, std::size_t pos) {
   return n;
 }
 
+// The value of the ASCII digits `s`. A run too long for an int reads as a
+// number no date or time has (saturated at 10^9), never as an overflow.
 int number(std::string_view s) {
   int v = 0;
-  for (char c : s) v = v * 10 + (c - '0');
+  for (char c : s) {
+    if (v > 99'999'999) return 1'000'000'000;
+    v = v * 10 + (c - '0');
+  }
   return v;
 }
 

@@ -6,8 +6,9 @@
 //    says "cannot be checked" (errc::cannot_inspect) or "damaged"
 //    (errc::bad_media) with a detail, or gives findings; a text file has
 //    none; every finding's value is printable and at most 96 bytes.
-// 2. The input as a value: printable_value gives valid UTF-8 with no control
-//    byte, at most 96 bytes, and leaves short clean text as it is.
+// 2. The input as a value: printable_value gives valid UTF-8 (no overlong
+//    form, no surrogate) with no control byte, at most 96 bytes, and leaves
+//    short clean text as it is.
 // A violated property traps.
 #include "fuzz_util.h"
 
@@ -31,9 +32,15 @@ bool printable(std::string_view s) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x20 || c == 0x7f) return false;
     std::size_t len = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-    if (len == 0 || i + len > s.size()) return false;
+    if (len == 0 || c > 0xf4 || i + len > s.size()) return false;
     for (std::size_t k = 1; k < len; ++k) {
       if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
+    }
+    // No overlong forms, no surrogates, nothing above U+10FFFF.
+    const auto c1 = len > 1 ? static_cast<unsigned char>(s[i + 1]) : 0;
+    if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0) || (c == 0xf0 && c1 < 0x90) ||
+        (c == 0xf4 && c1 >= 0x90)) {
+      return false;
     }
     i += len;
   }
