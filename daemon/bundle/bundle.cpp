@@ -20,10 +20,6 @@ struct DiskFile {
   std::uint64_t size;
 };
 
-boost::system::error_code to_boost(const std::error_code& ec) {
-  return {ec.value(), boost::system::generic_category()};
-}
-
 int thread_count(int requested) {
   if (requested > 0) return requested;
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -534,8 +534,7 @@ int cmd_publish(const Args& a) {
 
   std::error_code fec;
   const fs::path dir = fs::canonical(a.dir, fec);
-  if (fec) return report(a.json, what, boost::system::error_code(fec.value(), boost::system::generic_category()),
-                         {a.dir, {}});
+  if (fec) return report(a.json, what, to_boost(fec), {a.dir, {}});
   const fs::path manifest_path = dir / std::string(kManifestPath);
   bool signed_already = fs::exists(fs::symlink_status(manifest_path));
   MetadataStatement signed_statement = MetadataStatement::unstated;

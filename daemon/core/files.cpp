@@ -135,7 +135,7 @@ Result<void> sync_tree(const std::filesystem::path& dir) {
       if (fd.get() < 0 || ::fsync(fd.get()) != 0) return last_error();
     }
   }
-  if (ec) return boost::system::error_code(ec.value(), boost::system::generic_category());
+  if (ec) return to_boost(ec);
   // Folders after what they hold, deepest first.
   for (auto d = dirs.rbegin(); d != dirs.rend(); ++d) {
     BOOST_OUTCOME_TRY(sync_dir(*d));

@@ -144,7 +144,7 @@ Result<void> save_key_file(const std::filesystem::path& path, std::span<const st
     std::error_code ec;
     if (!std::filesystem::exists(dir, ec)) {
       std::filesystem::create_directories(dir, ec);
-      if (ec) return boost::system::error_code(ec.value(), boost::system::generic_category());
+      if (ec) return to_boost(ec);
       ::chmod(dir.c_str(), 0700);
     }
   }

@@ -11,6 +11,7 @@
 #include <boost/system/error_code.hpp>
 
 #include <string>
+#include <system_error>
 #include <type_traits>
 
 namespace tz {
@@ -103,6 +104,12 @@ struct Diag {
   std::string file;    // relative path inside a bundle or archive, if any
   std::string detail;  // one human sentence, if any
 };
+
+// A std::error_code from the standard library (std::filesystem) as the
+// error_code Tamizdat reports: the same errno value, generic category.
+inline boost::system::error_code to_boost(const std::error_code& ec) noexcept {
+  return {ec.value(), boost::system::generic_category()};
+}
 
 // Sets `d` (when not null) and returns `e` as an error code, for one-line returns.
 inline boost::system::error_code fail(errc e, Diag* d, std::string file = {},

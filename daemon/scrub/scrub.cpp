@@ -25,10 +25,6 @@ namespace fs = std::filesystem;
 constexpr std::string_view kTempPrefix = "scrub-";
 constexpr std::uint64_t kMaxInMemoryImage = 1ull << 30;  // libexiv2 works on a copy in memory
 
-boost::system::error_code to_boost(const std::error_code& ec) {
-  return {ec.value(), boost::system::generic_category()};
-}
-
 // The muxer ffmpeg must write, by what exiftool said the file is.
 std::string muxer_for(const Inspection& in) {
   const std::string& t = in.format;
@@ -358,7 +354,7 @@ void scrub_files(const fs::path& dir, std::vector<FileReport>& reports, bool dig
     if (!made_dir && !fs::exists(meta_dir)) {
       made_dir = fs::create_directory(meta_dir, ec);
       if (ec) {
-        set_error(r, boost::system::error_code(ec.value(), boost::system::generic_category()), {});
+        set_error(r, to_boost(ec), {});
         continue;
       }
     }
@@ -482,7 +478,7 @@ void scrub_files(const fs::path& dir, std::vector<FileReport>& reports, bool dig
     FileReport& r = *jobs[i].report;
     fs::rename(jobs[i].tmp, jobs[i].file, ec);
     if (ec) {
-      set_error(r, boost::system::error_code(ec.value(), boost::system::generic_category()), {});
+      set_error(r, to_boost(ec), {});
       continue;
     }
     folders.insert(jobs[i].file.parent_path());
