@@ -263,6 +263,22 @@ class AsyncCli {
 
 class Kill : public Multinode {
  protected:
+  // Starts P, uploading at most `rate_kib` KiB/s, M, which knows P as a
+  // peer, and two more nodes for the DHT; makes P's key at `key` and has M
+  // follow it. Returns the publisher ID ("" when something failed).
+  std::string start_throttled_publisher_and_mirror(int rate_kib, const fs::path& key) {
+    m_ports["P"] = free_port();
+    start({"P", "M", "N1", "N2"}, {{"P", {"--max-upload-rate", std::to_string(rate_kib)}},
+                                   {"M", {"--peer", "127.0.0.1:" + std::to_string(m_ports["P"])}}});
+    const std::string id = make_key(key);
+    if (id.empty()) return id;
+    const auto follow = cli(dir("M"), {"follow", id});
+    EXPECT_EQ(follow.code, 0) << follow.out;
+    if (follow.code != 0) return {};
+    settle();
+    return id;
+  }
+
   // Checks a node after a restart; returns its `ls` (an array) or fails the
   // test. `kept` are bundles verified before the kill: each must still be
   // listed verified. Every bundle listed verified is verified again from disk.
@@ -478,14 +494,9 @@ std::string btih(const std::string& magnet) {
 TEST_F(Kill, MirrorKilledAgainAndAgainWhileFetching) {
   std::mt19937 rng(seed_for(6002));
   constexpr int kRateKib = 8192;  // the publisher's upload: 8 MiB/s
-  m_ports["P"] = free_port();
-  start({"P", "M", "N1", "N2"}, {{"P", {"--max-upload-rate", std::to_string(kRateKib)}},
-                                 {"M", {"--peer", "127.0.0.1:" + std::to_string(m_ports["P"])}}});
   const fs::path key = m_tmp / "p.key";
-  const std::string id = make_key(key);
+  const std::string id = start_throttled_publisher_and_mirror(kRateKib, key);
   ASSERT_FALSE(id.empty());
-  ASSERT_EQ(cli(dir("M"), {"follow", id}).code, 0);
-  settle();
 
   struct Pub {
     fs::path src;
@@ -617,14 +628,9 @@ TEST_F(Kill, MirrorKilledAgainAndAgainWhileFetching) {
 // finishes once the publisher is back.
 TEST_F(Kill, MirrorKilledAfterSavingResumeDataKeepsItsBytes) {
   constexpr int kRateKib = 1024;  // 1 MiB/s: about 30 MiB by the first save
-  m_ports["P"] = free_port();
-  start({"P", "M", "N1", "N2"}, {{"P", {"--max-upload-rate", std::to_string(kRateKib)}},
-                                 {"M", {"--peer", "127.0.0.1:" + std::to_string(m_ports["P"])}}});
   const fs::path key = m_tmp / "p.key";
-  const std::string id = make_key(key);
+  const std::string id = start_throttled_publisher_and_mirror(kRateKib, key);
   ASSERT_FALSE(id.empty());
-  ASSERT_EQ(cli(dir("M"), {"follow", id}).code, 0);
-  settle();
   constexpr std::size_t kSize = std::size_t{48} << 20;
   const fs::path src = article("slow", "A long recording.", kSize, 301);
   const json p = publish("P", src, key);
